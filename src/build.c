@@ -1,0 +1,2 @@
+/* build.c - being written. */
+#include "build.h"

@@ -1,0 +1,74 @@
+/* cache.h - the local store: one LMDB environment under .dmbuild/cache
+ * (the only module that includes lmdb.h).
+ *
+ * Tables (LMDB named databases):
+ *  CACHE_CAS    digest (16 bytes) -> bytes          content-addressed store
+ *  CACHE_AC     action key (16 bytes) -> record     what an action produced
+ *  CACHE_ATOMS  output path -> record               last state of each output
+ *  CACHE_META   name -> value                       schema version, stamps
+ * Records are opaque byte strings here; their layout belongs to callers.
+ * Every value handed out is a malloc'd copy (LMDB's own pointers die with
+ * the transaction).  The environment is opened with MDB_NOSYNC for speed;
+ * each commit is still atomic against a crash of the process, and
+ * cache_sync() flushes to disk at the end of a build.  Write transactions
+ * from several threads are serialised by LMDB itself.
+ */
+#ifndef DM_CACHE_H
+#define DM_CACHE_H
+
+#include <stddef.h>
+
+#include "hash.h"
+#include "util.h"
+
+enum cache_table {
+	CACHE_CAS,
+	CACHE_AC,
+	CACHE_ATOMS,
+	CACHE_META,
+	CACHE_NTABLES
+};
+
+#define CACHE_SCHEMA_VERSION 1
+
+struct cache;     /* an open environment */
+struct cache_txn; /* a write transaction */
+
+/* cache_open: open (creating dir and the environment if needed).  An
+ * environment of another schema version is an error naming both. */
+int cache_open(const char *dir, struct cache **out, struct diag *d);
+void cache_close(struct cache *c);
+/* cache_sync: flush committed transactions to disk. */
+int cache_sync(struct cache *c);
+
+/* cache_get: a copy of the value (caller frees), DM_ENOTFOUND if absent. */
+int cache_get(struct cache *c, enum cache_table t, const void *key, size_t klen, char **val,
+	size_t *vlen);
+/* cache_put / cache_del: each in its own committed transaction. */
+int cache_put(struct cache *c, enum cache_table t, const void *key, size_t klen, const void *val,
+	size_t vlen);
+int cache_del(struct cache *c, enum cache_table t, const void *key, size_t klen);
+
+/* Several changes committed at once (all or nothing). */
+int cache_begin(struct cache *c, struct cache_txn **out);
+int cache_txn_put(struct cache_txn *x, enum cache_table t, const void *key, size_t klen,
+	const void *val, size_t vlen);
+int cache_txn_del(struct cache_txn *x, enum cache_table t, const void *key, size_t klen);
+int cache_commit(struct cache_txn *x); /* frees x, also on failure */
+void cache_abort(struct cache_txn *x);
+
+/* cache_each: call fn for every record of table t in key order, inside one
+ * read transaction; the pointers are valid only during the call.  fn
+ * returns 0 to go on, non-zero to stop (cache_each returns that value). */
+int cache_each(struct cache *c, enum cache_table t,
+	int (*fn)(void *ud, const void *key, size_t klen, const void *val, size_t vlen), void *ud);
+
+/* CAS helpers: the key is the digest of the bytes. */
+int cache_cas_put(struct cache_txn *x, const void *p, size_t n, struct digest *d);
+int cache_cas_get(struct cache *c, struct digest d, char **p, size_t *n);
+
+/* cache_check: read every table through once; 0 if LMDB reports no error
+ * (for crash-consistency tests). */
+int cache_check(struct cache *c, struct diag *d);
+
+#endif

@@ -1,0 +1,2 @@
+/* dmfile.c - being written. */
+#include "dmfile.h"

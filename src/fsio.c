@@ -1,0 +1,2 @@
+/* fsio.c - being written. */
+#include "fsio.h"

@@ -1,0 +1,46 @@
+/* fsio.h - the file system side of a build: atomic writes, file
+ * identities for change detection, and keeping paths inside the project.
+ *
+ * Writes go to a temporary file in the destination directory, written
+ * completely, then renamed over the target, so a reader sees the old or
+ * the new file, never a torn one.
+ */
+#ifndef DM_FSIO_H
+#define DM_FSIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* What stat says of a file, to tell cheaply whether it changed. */
+struct fstamp {
+	int64_t mtime_ns;
+	int64_t size;
+	uint64_t ino, dev;
+	int exists;
+};
+
+/* fs_stamp: fill st (exists = 0 if there is no such file). */
+int fs_stamp(const char *path, struct fstamp *st);
+int fstamp_eq(const struct fstamp *a, const struct fstamp *b);
+
+/* fs_write_atomic: write p[0..n) to path through a temporary file and
+ * rename; creates missing parent directories.  0 or DM_EIO. */
+int fs_write_atomic(const char *path, const void *p, size_t n);
+/* fs_mkdirs: create dir and its parents (like mkdir -p). */
+int fs_mkdirs(const char *dir);
+/* fs_remove: unlink path, then remove directories above it that became
+ * empty, up to (not including) the project root ("."). */
+int fs_remove(const char *path);
+
+/* fs_check_rel: a project-relative path is acceptable: not empty, not
+ * absolute, no "." or ".." component, no empty component, no NUL.  0 or
+ * -1 with a reason in *why (static string). */
+int fs_check_rel(const char *path, const char **why);
+/* fs_inside: 0 if the existing path, with symlinks resolved, lies inside
+ * dir (also resolved); -1 if it leaves it; DM_ENOTFOUND if path does not
+ * exist. */
+int fs_inside(const char *path, const char *dir);
+
+#endif

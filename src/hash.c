@@ -1,0 +1,144 @@
+/* hash.c - XXH3-128 through libxxhash.  See hash.h. */
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "hash.h"
+#include "util.h"
+
+struct hasher {
+	XXH3_state_t *st;
+};
+
+struct digest
+hash_bytes(const void *p, size_t n)
+{
+	XXH128_hash_t h = XXH3_128bits(p, n);
+	struct digest d = {h.high64, h.low64};
+
+	return d;
+}
+
+struct hasher *
+hasher_new(void)
+{
+	struct hasher *h = xmalloc(sizeof(*h));
+
+	h->st = XXH3_createState();
+	if (!h->st)
+		fatal("out of memory");
+	XXH3_128bits_reset(h->st);
+	return h;
+}
+
+void
+hasher_free(struct hasher *h)
+{
+	if (!h)
+		return;
+	XXH3_freeState(h->st);
+	free(h);
+}
+
+void
+hasher_reset(struct hasher *h)
+{
+	XXH3_128bits_reset(h->st);
+}
+
+void
+hasher_add(struct hasher *h, const void *p, size_t n)
+{
+	XXH3_128bits_update(h->st, p, n);
+}
+
+void
+hasher_add_u64(struct hasher *h, uint64_t v)
+{
+	unsigned char b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	XXH3_128bits_update(h->st, b, sizeof(b));
+}
+
+void
+hasher_add_str(struct hasher *h, const char *s, size_t n)
+{
+	hasher_add_u64(h, n);
+	XXH3_128bits_update(h->st, s, n);
+}
+
+void
+hasher_add_digest(struct hasher *h, struct digest d)
+{
+	hasher_add_u64(h, d.hi);
+	hasher_add_u64(h, d.lo);
+}
+
+struct digest
+hasher_final(struct hasher *h)
+{
+	XXH128_hash_t r = XXH3_128bits_digest(h->st);
+	struct digest d = {r.high64, r.low64};
+
+	return d;
+}
+
+int
+digest_eq(struct digest a, struct digest b)
+{
+	return a.hi == b.hi && a.lo == b.lo;
+}
+
+int
+digest_is_zero(struct digest d)
+{
+	return !d.hi && !d.lo;
+}
+
+void
+digest_hex(struct digest d, char out[DIGEST_HEX_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 16; i++)
+		out[i] = hex[(d.hi >> (60 - 4 * i)) & 15];
+	for (i = 0; i < 16; i++)
+		out[16 + i] = hex[(d.lo >> (60 - 4 * i)) & 15];
+	out[32] = '\0';
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+digest_parse(const char *s, struct digest *d)
+{
+	uint64_t v[2] = {0, 0};
+	int i;
+
+	if (strlen(s) != DIGEST_HEX_LEN)
+		return -1;
+	for (i = 0; i < DIGEST_HEX_LEN; i++) {
+		int x = hexval((unsigned char)s[i]);
+
+		if (x < 0)
+			return -1;
+		v[i / 16] = v[i / 16] << 4 | (uint64_t)x;
+	}
+	d->hi = v[0];
+	d->lo = v[1];
+	return 0;
+}

@@ -1,0 +1,2 @@
+/* inflect.c - being written. */
+#include "inflect.h"

@@ -1,0 +1,2 @@
+/* manifest.c - being written. */
+#include "manifest.h"

@@ -1,0 +1,5 @@
+/* manifest.h - being written. */
+#ifndef DM_MANIFEST_H
+#define DM_MANIFEST_H
+#include "util.h"
+#endif

@@ -1,0 +1,2 @@
+/* mustache.c - being written. */
+#include "mustache.h"

@@ -1,0 +1,2 @@
+/* project.c - being written. */
+#include "project.h"

@@ -1,0 +1,2 @@
+/* spec.c - being written. */
+#include "spec.h"

@@ -1,0 +1,27 @@
+/* spec.h - the application spec: YAML files read with libyaml (the only
+ * module that includes yaml.h), merged in order, frozen (see value.h).
+ *
+ * Scalars follow the YAML 1.2 core schema: null (~, null, empty), bool
+ * (true/false in any of the core spellings), int (decimal, 0o octal, 0x
+ * hex), float (.inf, .nan, decimals, exponents); quoted scalars and
+ * anything else are strings.  Anchors and aliases are expanded by copy
+ * (with a limit against alias bombs).  Duplicate keys are an error.
+ */
+#ifndef DM_SPEC_H
+#define DM_SPEC_H
+
+#include <stddef.h>
+
+#include "util.h"
+#include "value.h"
+
+/* spec_parse: one YAML document (the first, if the stream has several)
+ * from text; name is the file name for messages and positions.  The
+ * result is not frozen.  DM_EINPUT with messages in d on bad input. */
+int spec_parse(const char *name, const char *text, size_t len, struct val **out, struct diag *d);
+/* spec_load: read and parse each file, merge them in order (val_merge)
+ * and freeze the result under root path "".  An empty list gives an empty
+ * map. */
+int spec_load(const char *const *paths, size_t n, struct val **out, struct diag *d);
+
+#endif

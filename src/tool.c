@@ -1,0 +1,2 @@
+/* tool.c - being written. */
+#include "tool.h"

@@ -1,0 +1,319 @@
+/* util.c - allocation that never returns NULL, growable buffers,
+ * diagnostics.  See util.h. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const char *
+dm_strerror(int code)
+{
+	switch (code) {
+	case DM_OK: return "success";
+	case DM_EINPUT: return "invalid input";
+	case DM_EIO: return "input/output error";
+	case DM_ECACHE: return "cache error";
+	case DM_ENOTFOUND: return "not found";
+	case DM_EBUILD: return "build failed";
+	case DM_EINTR: return "interrupted";
+	case DM_ECONFLICT: return "output edited by hand";
+	}
+	return "unknown error";
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("dmbuild: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+void
+warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("dmbuild: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		fatal("out of memory");
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		fatal("out of memory");
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		fatal("out of memory");
+	return p;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		fatal("out of memory");
+	return xrealloc(p, n * size);
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	struct buf b = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return buf_release(&b);
+}
+
+void
+buf_reserve(struct buf *b, size_t extra)
+{
+	size_t want;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		fatal("out of memory");
+	want = b->len + extra + 1;
+	if (want <= b->cap)
+		return;
+	if (b->cap < 64)
+		b->cap = 64;
+	while (b->cap < want)
+		b->cap = b->cap > SIZE_MAX / 2 ? want : b->cap * 2;
+	b->data = xrealloc(b->data, b->cap);
+}
+
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_addc(struct buf *b, int c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = (char)c;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		fatal("bad format string");
+	buf_reserve(b, (size_t)n);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+char *
+buf_release(struct buf *b)
+{
+	char *p;
+
+	if (!b->data)
+		buf_reserve(b, 0), b->data[0] = '\0';
+	p = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void
+buf_clear(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+static void
+diag_push(struct diag *d, const char *file, int line, int col, int warning, const char *fmt,
+	va_list ap)
+{
+	struct diag_item *it;
+	struct buf m = {0};
+
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 8;
+		d->items = xreallocarray(d->items, d->cap, sizeof(*d->items));
+	}
+	buf_vprintf(&m, fmt, ap);
+	it = &d->items[d->n++];
+	it->file = file ? xstrdup(file) : NULL;
+	it->line = line;
+	it->col = col;
+	it->msg = buf_release(&m);
+	it->warning = warning;
+	if (!warning)
+		d->nerrors++;
+}
+
+void
+diag_vadd(struct diag *d, const char *file, int line, int col, const char *fmt, va_list ap)
+{
+	diag_push(d, file, line, col, 0, fmt, ap);
+}
+
+void
+diag_add(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_push(d, file, line, col, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+diag_warn(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_push(d, file, line, col, 1, fmt, ap);
+	va_end(ap);
+}
+
+void
+diag_print(const struct diag *d, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct diag_item *it = &d->items[i];
+		const char *w = it->warning ? "warning: " : "";
+
+		if (it->file && it->line > 0)
+			fprintf(f, "dmbuild: %s:%d:%d: %s%s\n", it->file, it->line, it->col, w, it->msg);
+		else if (it->file)
+			fprintf(f, "dmbuild: %s: %s%s\n", it->file, w, it->msg);
+		else
+			fprintf(f, "dmbuild: %s%s\n", w, it->msg);
+	}
+}
+
+void
+diag_free(struct diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->items[i].file);
+		free(d->items[i].msg);
+	}
+	free(d->items);
+	d->items = NULL;
+	d->n = d->cap = d->nerrors = 0;
+}
+
+int
+file_read(const char *path, char **data, size_t *len)
+{
+	struct buf b = {0};
+	char tmp[65536];
+	size_t n;
+	FILE *f;
+
+	*data = NULL;
+	*len = 0;
+	f = fopen(path, "rb");
+	if (!f)
+		return errno == ENOENT || errno == ENOTDIR ? DM_ENOTFOUND : DM_EIO;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		buf_add(&b, tmp, n);
+	if (ferror(f)) {
+		int e = errno;
+
+		fclose(f);
+		buf_free(&b);
+		errno = e;
+		return DM_EIO;
+	}
+	fclose(f);
+	*len = b.len;
+	*data = buf_release(&b);
+	return 0;
+}

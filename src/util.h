@@ -1,0 +1,98 @@
+/* util.h - allocation, growable buffers, diagnostics and error codes.
+ *
+ * Two error regimes (STYLE.md): the front end may call fatal(); modules
+ * return 0 or a negative DM_E* code and never exit.  Out of memory is the
+ * one exception everywhere: the x* allocators call fatal().
+ *
+ * Input errors are collected in a struct diag, so a parser can report
+ * several at once; each is printed as "dmbuild: FILE:LINE:COL: message".
+ */
+#ifndef DM_UTIL_H
+#define DM_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum {
+	DM_OK = 0,
+	DM_EINPUT = -1,   /* bad user input; details are in a struct diag */
+	DM_EIO = -2,      /* a system call failed; errno-based message in diag */
+	DM_ECACHE = -3,   /* the LMDB environment reported an error */
+	DM_ENOTFOUND = -4,
+	DM_EBUILD = -5,   /* an atom failed to build */
+	DM_EINTR = -6,    /* interrupted by a signal */
+	DM_ECONFLICT = -7 /* an output was edited by hand and kept */
+};
+
+/* dm_strerror: static text for a DM_E* code. */
+const char *dm_strerror(int code);
+
+/* fatal: print "dmbuild: message" to stderr and exit 2.  Front end only. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* warn: print "dmbuild: warning: message" to stderr. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+/* xreallocarray: realloc with an overflow check on n * size. */
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* xasprintf: a malloc'd formatted string; the caller frees it. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer.  data is always NUL-terminated when non-NULL. */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, int c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* buf_release: hand the malloc'd string to the caller and reset b. */
+char *buf_release(struct buf *b);
+void buf_clear(struct buf *b);
+void buf_free(struct buf *b);
+
+/* A position in an input file; file points at a string owned elsewhere
+ * (the loader that read the file keeps it alive). */
+struct srcpos {
+	const char *file;
+	int line, col;
+};
+
+/* Diagnostics: errors in user input, with their position. */
+struct diag_item {
+	char *file; /* may be NULL: no position */
+	int line, col;
+	char *msg;
+	int warning;
+};
+
+struct diag {
+	struct diag_item *items;
+	size_t n, cap;
+	size_t nerrors;
+};
+
+void diag_add(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void diag_vadd(struct diag *d, const char *file, int line, int col, const char *fmt, va_list ap);
+void diag_warn(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* diag_print: every item as "dmbuild: FILE:LINE:COL: message" on f. */
+void diag_print(const struct diag *d, FILE *f);
+void diag_free(struct diag *d);
+
+/* Files. */
+/* file_read: whole file into a malloc'd NUL-terminated buffer.  0, or
+ * DM_ENOTFOUND when it does not exist, or DM_EIO (errno kept). */
+int file_read(const char *path, char **data, size_t *len);
+
+#endif

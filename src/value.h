@@ -1,0 +1,101 @@
+/* value.h - the data model shared by the spec loader, the JSON reader and
+ * the Mustache engine: null, bool, int, float, string, list, map.
+ *
+ * Invariants once val_freeze() has run on a tree (and nothing may change
+ * it afterwards; frozen trees are read by many threads at once):
+ *  - every node has path: its stable address from the root.  The root is
+ *    "", a map child is PARENT.KEY (just KEY under the root), a list item
+ *    is PARENT[I].  A key that is not [A-Za-z0-9_-]+ is written ["..."]
+ *    with \" and \\ escaped, e.g. a["x.y"][2].  val_resolve() parses the
+ *    same syntax.
+ *  - every node has digest, a Merkle digest: scalars hash their kind and
+ *    canonical text; lists hash their kind, length and item digests; maps
+ *    their kind, length and (key, value digest) pairs in order.
+ *  - maps with many keys have a hash index, so val_map_get is O(1).
+ * Nodes built outside a spec (synthetic frames, render data) may have
+ * path == NULL; dependency recording ignores them.
+ */
+#ifndef DM_VALUE_H
+#define DM_VALUE_H
+
+#include <stddef.h>
+
+#include "hash.h"
+#include "util.h"
+
+enum val_kind {
+	VAL_NULL,
+	VAL_BOOL,
+	VAL_INT,
+	VAL_FLOAT,
+	VAL_STR,
+	VAL_LIST,
+	VAL_MAP
+};
+
+/* How a value was used by a template, for dependency recording. */
+enum val_use {
+	VAL_USE_VALUE, /* the whole value (interpolated, or rendered) */
+	VAL_USE_SHAPE  /* only its kind, truth and, for a list, its length */
+};
+
+struct val_index; /* private hash index of a large map */
+
+struct val {
+	enum val_kind kind;
+	int b;            /* VAL_BOOL */
+	long long i;      /* VAL_INT */
+	double f;         /* VAL_FLOAT */
+	char *s;          /* VAL_STR: bytes, NUL-terminated */
+	size_t slen;
+	struct val **items; /* VAL_LIST items, VAL_MAP values */
+	char **keys;        /* VAL_MAP keys, NUL-terminated, in order */
+	size_t *keylens;
+	size_t n, cap;
+	struct val_index *idx;
+	char *path;       /* see above; NULL until frozen or if synthetic */
+	struct srcpos pos; /* where the value was written, if known */
+	struct digest digest;
+};
+
+struct val *val_new(enum val_kind kind);
+struct val *val_new_str(const char *s, size_t n);
+struct val *val_new_int(long long i);
+struct val *val_new_float(double f);
+struct val *val_new_bool(int b);
+void val_free(struct val *v);
+/* val_copy: a deep copy (not frozen). */
+struct val *val_copy(const struct val *v);
+
+/* val_list_push: append item (ownership passes to list). */
+void val_list_push(struct val *list, struct val *item);
+/* val_map_set: set key to item, replacing (and freeing) an old value;
+ * ownership of item passes to the map. */
+void val_map_set(struct val *map, const char *key, size_t klen, struct val *item);
+/* val_map_get: the value under key, or NULL. */
+struct val *val_map_get(const struct val *map, const char *key, size_t klen);
+/* val_merge: deep-merge src into dst; maps merge key by key, anything else
+ * is replaced.  src is consumed. */
+void val_merge(struct val *dst, struct val *src);
+
+/* val_freeze: compute paths, digests and map indexes for the whole tree.
+ * root_path is "" for a spec root. */
+void val_freeze(struct val *root, const char *root_path);
+/* val_resolve: the node at path (syntax above) under root, or NULL. */
+const struct val *val_resolve(const struct val *root, const char *path);
+/* val_child_path: the path of KEY under a node whose path is parent
+ * (malloc'd). */
+char *val_child_path(const char *parent, const char *key, size_t klen);
+/* val_use_digest: the digest of what a use of v depends on: the Merkle
+ * digest for VAL_USE_VALUE; kind, truth and list length for SHAPE. */
+struct digest val_use_digest(const struct val *v, enum val_use use);
+
+/* val_truthy: Mustache truth: null, false, "" and [] are false. */
+int val_truthy(const struct val *v);
+/* val_format: append the text of a scalar: strings as they are, ints in
+ * decimal, floats as the shortest text that reads back to the same double,
+ * true/false, null as the empty string.  Lists and maps append nothing. */
+void val_format(const struct val *v, struct buf *out);
+const char *val_kind_name(enum val_kind k);
+
+#endif
