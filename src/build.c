@@ -1,2 +1,1151 @@
-/* build.c - being written. */
+/* build.c - assessment, scheduling and execution of atoms; see build.h.
+ *
+ * Invariants:
+ *  - a result is committed (CAS bytes, action-cache entry, atom record with
+ *    prev = the digest that was on disk) before its file is renamed into
+ *    place; the committed record carries an impossible file stamp, so the
+ *    next run hashes the file and tells "new bytes", "old bytes (the write
+ *    was interrupted)" and "someone else's bytes" apart;
+ *  - the stamps of files written are refreshed in one transaction at the
+ *    end; if that never happens, the next run hashes instead;
+ *  - the scheduler's shared state (queue, counters, states of atoms not
+ *    yet started) is guarded by one mutex; a running atom's own state is
+ *    touched only by its worker.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "build.h"
+#include "cache.h"
+#include "dmfile.h"
+#include "fsio.h"
+#include "graph.h"
+#include "key.h"
+#include "manifest.h"
+#include "mustache.h"
+#include "progress.h"
+#include "project.h"
+#include "value.h"
+
+volatile sig_atomic_t build_interrupted;
+
+enum astate_kind {
+	ST_UNNEEDED,
+	ST_FRESH,
+	ST_STALE,
+	ST_MAYBE,
+	ST_KEPT
+};
+
+enum outcome {
+	OUT_PENDING,
+	OUT_UPTODATE,
+	OUT_BUILT,
+	OUT_KEPT,
+	OUT_CONFLICT,
+	OUT_FAILED,
+	OUT_DEPFAILED
+};
+
+struct astate {
+	enum astate_kind state;
+	enum outcome outcome;
+	char *why;
+	struct record *rec;    /* from the cache, or NULL */
+	struct record *newrec; /* written this run */
+	struct fstamp cur;     /* the output as it is now, when known */
+	int restamp;           /* rec/newrec stamp must be stored */
+	size_t pending;        /* needed dependencies not yet done */
+	int depfailed;
+};
+
+struct bctx {
+	struct project *p;
+	struct cache *c;
+	const struct build_opts *o;
+	struct astate *st;
+	struct strmap *records; /* path -> struct record * (every record) */
+	struct progress *pr;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t *ready;
+	size_t nready, headready;
+	size_t remaining, running;
+	size_t failures, conflicts, kept, built;
+	int stop;
+	struct stratum_stats stats[STRATUM_COUNT];
+};
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static struct digest
+digest_from_key(const unsigned char k[16])
+{
+	struct digest d = {0, 0};
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		d.hi = d.hi << 8 | k[i];
+		d.lo = d.lo << 8 | k[8 + i];
+	}
+	return d;
+}
+
+static int
+hash_file(const char *path, struct digest *d)
+{
+	char *text;
+	size_t len;
+	int r = file_read(path, &text, &len);
+
+	if (r)
+		return r;
+	*d = hash_bytes(text, len);
+	free(text);
+	return 0;
+}
+
+/* env_file: the digest of a file a template read: outputs are read from
+ * disk each time (they change during the build), anything else through
+ * the project's file table. */
+static int
+env_file(void *ud, const char *path, struct digest *d)
+{
+	struct bctx *b = ud;
+	struct diag ignore = {0};
+	struct pfile *f;
+
+	if (project_find(b->p, path) >= 0)
+		return hash_file(path, d) == 0;
+	f = project_file(b->p, path, &ignore);
+	diag_free(&ignore);
+	*d = f->digest;
+	return f->exists;
+}
+
+static void
+env_of(struct bctx *b, const struct atom *a, struct key_env *e)
+{
+	e->root = b->p->spec;
+	e->elem = a->elem;
+	e->key_val = a->key_val;
+	e->index_val = a->index_val;
+	e->file = env_file;
+	e->ud = b;
+}
+
+static void
+set_why(struct astate *s, const char *why)
+{
+	free(s->why);
+	s->why = xstrdup(why);
+}
+
+/* assess: fresh, stale, maybe or kept.  upstream: consider dependencies
+ * still to be built (the plan); a worker assessing a ready atom passes 0. */
+static enum astate_kind
+assess(struct bctx *b, size_t i, int upstream)
+{
+	struct atom *a = &b->p->atoms[i];
+	struct astate *s = &b->st[i];
+	struct record *r = s->rec;
+	struct key_env e;
+	struct buf why = {0};
+	struct digest ondisk;
+	size_t nd, j;
+	const size_t *deps;
+
+	if (!r) {
+		set_why(s, "new atom");
+		return ST_STALE;
+	}
+	if (!r->version || strcmp(r->version, DM_VERSION) != 0) {
+		set_why(s, "dmbuild version changed");
+		return ST_STALE;
+	}
+	if (!digest_eq(r->static_key, a->static_key)) {
+		set_why(s, "declaration changed");
+		return ST_STALE;
+	}
+	if (upstream) {
+		deps = graph_deps(b->p->graph, i, &nd);
+		for (j = 0; j < nd; j++) {
+			enum astate_kind k = b->st[deps[j]].state;
+
+			if (k == ST_STALE || k == ST_MAYBE) {
+				char *m = xasprintf("after %s, which is rebuilt first",
+					b->p->atoms[deps[j]].out);
+
+				set_why(s, m);
+				free(m);
+				return ST_MAYBE;
+			}
+		}
+	}
+	env_of(b, a, &e);
+	if (key_check(r, &e, &why)) {
+		set_why(s, why.data);
+		buf_free(&why);
+		return ST_STALE;
+	}
+	buf_free(&why);
+	fs_stamp(a->out, &s->cur);
+	if (!s->cur.exists) {
+		set_why(s, "output missing");
+		return ST_STALE;
+	}
+	if (fstamp_eq(&s->cur, &r->st))
+		return ST_FRESH;
+	if (hash_file(a->out, &ondisk) != 0) {
+		set_why(s, "output unreadable");
+		return ST_STALE;
+	}
+	if (digest_eq(ondisk, r->out)) {
+		s->restamp = 1;
+		return ST_FRESH;
+	}
+	if (digest_eq(ondisk, r->prev)) {
+		set_why(s, "an earlier write was interrupted");
+		return ST_STALE;
+	}
+	if (b->o->force) {
+		set_why(s, "output edited by hand (--force)");
+		return ST_STALE;
+	}
+	set_why(s, "output edited by hand");
+	return ST_KEPT;
+}
+
+/* Rendering one atom. */
+struct job {
+	struct bctx *b;
+	size_t idx;
+	struct recorder rc;
+	struct diag d;
+	struct mst **extra; /* outputs parsed as partials, freed after */
+	size_t nextra;
+};
+
+static void
+job_probe(void *ud, const struct val *c, const char *key, size_t klen, const struct val *found)
+{
+	struct job *j = ud;
+
+	key_record_probe(&j->rc, c, key, klen, found);
+}
+
+static void
+job_use(void *ud, const struct val *v, enum val_use how)
+{
+	struct job *j = ud;
+
+	key_record_use(&j->rc, v, how);
+}
+
+/* upstream_of: 1 if atom dep is one atom i comes after (transitively). */
+static int
+upstream_of(const struct project *p, size_t i, size_t dep)
+{
+	unsigned char *seen = xcalloc(p->natoms, 1);
+	size_t *stack = xmalloc(p->natoms * sizeof(*stack)), n = 0, k, nd;
+	const size_t *deps;
+	int found = 0;
+
+	stack[n++] = i;
+	while (n && !found) {
+		size_t v = stack[--n];
+
+		deps = graph_deps(p->graph, v, &nd);
+		for (k = 0; k < nd; k++) {
+			if (deps[k] == dep)
+				found = 1;
+			if (!seen[deps[k]]) {
+				seen[deps[k]] = 1;
+				stack[n++] = deps[k];
+			}
+		}
+	}
+	free(seen);
+	free(stack);
+	return found;
+}
+
+static int
+job_partial(void *ud, const char *name, size_t len, const struct mst **out)
+{
+	struct job *j = ud;
+	struct project *p = j->b->p;
+	struct atom *a = &p->atoms[j->idx];
+	char *nm = xstrndup(name, len), *cand[4] = {0};
+	const char *why, *slash = strrchr(a->tmpl, '/');
+	size_t nc = 0, k;
+	int r = DM_ENOTFOUND;
+
+	if (strncmp(nm, "std/", 4) != 0 && slash) {
+		cand[nc++] = xasprintf("%.*s/%s.mustache", (int)(slash - a->tmpl), a->tmpl, nm);
+		cand[nc++] = xasprintf("%.*s/%s", (int)(slash - a->tmpl), a->tmpl, nm);
+	}
+	cand[nc++] = xasprintf("%s.mustache", nm);
+	cand[nc++] = xstrdup(nm);
+	if (fs_check_rel(strncmp(nm, "std/", 4) == 0 ? nm + 4 : nm, &why)) {
+		diag_add(&j->d, a->decl->pos.file, a->decl->pos.line, a->decl->pos.col,
+			"%s: partial '%s' is not allowed: %s", a->out, nm, why);
+		r = DM_EINPUT;
+		goto out;
+	}
+	for (k = 0; k < nc; k++) {
+		long owner = project_find(p, cand[k]);
+		struct pfile *f;
+
+		if (owner >= 0) {
+			char *text;
+			size_t tl;
+			struct mst *t;
+
+			if ((size_t)owner == j->idx || !upstream_of(p, j->idx, (size_t)owner)) {
+				diag_add(&j->d, a->decl->pos.file, a->decl->pos.line, a->decl->pos.col,
+					"%s reads '%s', the output of another atom, without 'after = %s'",
+					a->out, cand[k], cand[k]);
+				r = DM_EINPUT;
+				goto out;
+			}
+			if (file_read(cand[k], &text, &tl) != 0) {
+				key_record_file(&j->rc, cand[k], 0, hash_bytes("", 0));
+				continue;
+			}
+			key_record_file(&j->rc, cand[k], 1, hash_bytes(text, tl));
+			r = mst_parse(cand[k], text, tl, &t, &j->d);
+			free(text);
+			if (r)
+				goto out;
+			j->extra = xreallocarray(j->extra, j->nextra + 1, sizeof(*j->extra));
+			j->extra[j->nextra++] = t;
+			*out = t;
+			r = 0;
+			goto out;
+		}
+		f = project_file(p, cand[k], &j->d);
+		key_record_file(&j->rc, cand[k], f->exists, f->digest);
+		if (!f->exists)
+			continue;
+		if (!f->tmpl) {
+			r = DM_EINPUT;
+			goto out;
+		}
+		*out = f->tmpl;
+		r = 0;
+		goto out;
+	}
+out:
+	for (k = 0; k < nc; k++)
+		free(cand[k]);
+	free(nm);
+	return r;
+}
+
+/* render: the atom's bytes and what it read.  0, or DM_EINPUT with the
+ * messages in d. */
+static int
+render(struct bctx *b, size_t i, struct buf *outb, struct readset *rs, struct diag *d)
+{
+	struct atom *a = &b->p->atoms[i];
+	struct job j = {0};
+	struct mst_hooks h = {0};
+	const struct val *stack[3];
+	size_t depth = project_stack(b->p, a, stack), k;
+	int r;
+
+	j.b = b;
+	j.idx = i;
+	j.rc.rs = rs;
+	j.rc.elem = a->elem;
+	j.rc.key_val = a->key_val;
+	j.rc.index_val = a->index_val;
+	h.partial = job_partial;
+	h.probe = job_probe;
+	h.use = job_use;
+	h.ud = &j;
+	key_record_file(&j.rc, a->tfile->path, 1, a->tfile->digest);
+	r = mst_render(a->tfile->tmpl, stack, depth, &h, outb, &j.d);
+	for (k = 0; k < j.d.n; k++) {
+		const struct diag_item *it = &j.d.items[k];
+
+		diag_add(d, it->file, it->line, it->col, "%s", it->msg);
+	}
+	if (r && !j.d.nerrors)
+		diag_add(d, a->decl->pos.file, a->decl->pos.line, a->decl->pos.col,
+			"%s: rendering %s failed: %s", a->out, a->tmpl, dm_strerror(r));
+	diag_free(&j.d);
+	for (k = 0; k < j.nextra; k++)
+		mst_free(j.extra[k]);
+	free(j.extra);
+	reads_finish(rs);
+	return r ? DM_EINPUT : 0;
+}
+
+static char *
+origin_of(const struct atom *a)
+{
+	return xasprintf("%s:%d:%d", a->decl->pos.file, a->decl->pos.line, a->decl->pos.col);
+}
+
+/* from_action_cache: the bytes of an earlier build whose reads evaluate
+ * exactly as the old record's reads do now. */
+static int
+from_action_cache(struct bctx *b, size_t i, struct digest *key, char **bytes, size_t *n,
+	struct readset *rs)
+{
+	struct atom *a = &b->p->atoms[i];
+	struct record *r = b->st[i].rec;
+	struct key_env e;
+	struct digest out;
+	unsigned char kb[16];
+	char *v;
+	size_t vl;
+
+	if (!r || !r->version || strcmp(r->version, DM_VERSION) != 0 ||
+		!digest_eq(r->static_key, a->static_key))
+		return -1;
+	env_of(b, a, &e);
+	*key = key_candidate(r, &e);
+	cache_digest_key(*key, kb);
+	if (cache_get(b->c, CACHE_AC, kb, sizeof(kb), &v, &vl) != 0)
+		return -1;
+	if (vl != 16) {
+		free(v);
+		return -1;
+	}
+	out = digest_from_key((const unsigned char *)v);
+	free(v);
+	if (cache_cas_get(b->c, out, bytes, n) != 0)
+		return -1;
+	key_refresh(r, &e, rs);
+	return 0;
+}
+
+static enum outcome
+build_atom(struct bctx *b, size_t i)
+{
+	struct atom *a = &b->p->atoms[i];
+	struct astate *s = &b->st[i];
+	struct record *r = s->rec, *nr;
+	struct buf out = {0}, enc = {0};
+	struct readset rs = {0};
+	struct diag d = {0};
+	struct digest key, dg, ondisk = {0, 0}, zero = {0, 0};
+	struct fstamp st;
+	struct cache_txn *x = NULL;
+	unsigned char kb[16], vb[16];
+	char *bytes = NULL;
+	size_t n = 0, k;
+	int ours, edited, cached = 0;
+	double t0 = mono_ms();
+
+	progress_atom(b->pr, a->stratum, a->out);
+	if (from_action_cache(b, i, &key, &bytes, &n, &rs) == 0) {
+		cached = 1;
+	} else {
+		reads_free(&rs);
+		if (render(b, i, &out, &rs, &d)) {
+			for (k = 0; k < d.n; k++) {
+				const struct diag_item *it = &d.items[k];
+
+				if (it->file && it->line > 0)
+					progress_line(b->pr, "dmbuild: %s:%d:%d: %s", it->file, it->line,
+						it->col, it->msg);
+				else
+					progress_line(b->pr, "dmbuild: %s", it->msg);
+			}
+			diag_free(&d);
+			reads_free(&rs);
+			buf_free(&out);
+			return OUT_FAILED;
+		}
+		key = key_action(a->static_key, &rs);
+		n = out.len;
+		bytes = buf_release(&out);
+	}
+	dg = hash_bytes(bytes, n);
+	fs_stamp(a->out, &st);
+	ours = 0;
+	if (st.exists) {
+		if (r && fstamp_eq(&st, &r->st))
+			ondisk = r->out;
+		else if (hash_file(a->out, &ondisk) != 0)
+			ondisk = zero;
+		ours = r && (digest_eq(ondisk, r->out) || digest_eq(ondisk, r->prev));
+	}
+	edited = st.exists && !ours && !digest_eq(ondisk, dg);
+	if (edited && !b->o->force) {
+		progress_line(b->pr,
+			"dmbuild: warning: %s was edited by hand (or not written by dmbuild); kept it, "
+			"the new result is not written (--force overwrites)",
+			a->out);
+		free(bytes);
+		reads_free(&rs);
+		return OUT_CONFLICT;
+	}
+	nr = xcalloc(1, sizeof(*nr));
+	nr->static_key = a->static_key;
+	nr->key = key;
+	nr->out = dg;
+	nr->prev = st.exists && (ours || b->o->force) ? ondisk : zero;
+	nr->st.mtime_ns = -1;
+	nr->built_ns = now_ns();
+	nr->stratum = a->stratum;
+	nr->version = xstrdup(DM_VERSION);
+	nr->tmpl = xstrdup(a->tmpl);
+	nr->reason = xstrdup(s->why ? s->why : "");
+	nr->origin = origin_of(a);
+	nr->reads = rs;
+	record_encode(nr, &enc);
+	cache_digest_key(key, kb);
+	cache_digest_key(dg, vb);
+	if (cache_begin(b->c, &x) || (!cached && cache_cas_put(x, bytes, n, &dg)) ||
+		cache_txn_put(x, CACHE_AC, kb, sizeof(kb), vb, sizeof(vb)) ||
+		cache_txn_put(x, CACHE_ATOMS, a->out, strlen(a->out), enc.data, enc.len) ||
+		cache_commit(x)) {
+		if (x)
+			cache_abort(x);
+		progress_line(b->pr, "dmbuild: %s: cannot commit the result to the cache", a->out);
+		goto fail;
+	}
+	x = NULL;
+	if (!st.exists || !digest_eq(ondisk, dg)) {
+		if (fs_write_atomic(a->out, bytes, n)) {
+			progress_line(b->pr, "dmbuild: %s: cannot write: %s", a->out, strerror(errno));
+			goto fail;
+		}
+	}
+	fs_stamp(a->out, &nr->st);
+	s->cur = nr->st;
+	s->restamp = 1;
+	s->newrec = nr;
+	buf_free(&enc);
+	free(bytes);
+	pthread_mutex_lock(&b->lock);
+	b->stats[a->stratum].atoms++;
+	b->stats[a->stratum].ms += mono_ms() - t0;
+	b->built++;
+	pthread_mutex_unlock(&b->lock);
+	return OUT_BUILT;
+fail:
+	buf_free(&enc);
+	free(bytes);
+	record_free(nr);
+	free(nr);
+	pthread_mutex_lock(&b->lock);
+	b->stats[a->stratum].errors++;
+	pthread_mutex_unlock(&b->lock);
+	return OUT_FAILED;
+}
+
+static enum outcome
+run_atom(struct bctx *b, size_t i)
+{
+	struct astate *s = &b->st[i];
+
+	if (s->state == ST_MAYBE)
+		s->state = assess(b, i, 0);
+	switch (s->state) {
+	case ST_FRESH:
+		return OUT_UPTODATE;
+	case ST_KEPT:
+		progress_line(b->pr, "dmbuild: warning: %s was edited by hand; kept it (--force overwrites)",
+			b->p->atoms[i].out);
+		return OUT_KEPT;
+	default:
+		return build_atom(b, i);
+	}
+}
+
+/* complete: record the outcome and release dependents.  Lock held. */
+static void
+complete(struct bctx *b, size_t i, enum outcome oc)
+{
+	size_t nr, k;
+	const size_t *rd;
+
+	b->st[i].outcome = oc;
+	b->remaining--;
+	if (oc == OUT_FAILED)
+		b->failures++;
+	else if (oc == OUT_CONFLICT)
+		b->conflicts++;
+	else if (oc == OUT_KEPT)
+		b->kept++;
+	if (b->o->keep_going > 0 && b->failures >= (size_t)b->o->keep_going)
+		b->stop = 1;
+	rd = graph_rdeps(b->p->graph, i, &nr);
+	for (k = 0; k < nr; k++) {
+		struct astate *t = &b->st[rd[k]];
+
+		if (t->state == ST_UNNEEDED)
+			continue;
+		if (oc == OUT_FAILED || oc == OUT_DEPFAILED)
+			t->depfailed = 1;
+		if (--t->pending == 0) {
+			if (t->depfailed)
+				complete(b, rd[k], OUT_DEPFAILED);
+			else
+				b->ready[b->nready++] = rd[k];
+		}
+	}
+}
+
+static void *
+worker(void *arg)
+{
+	struct bctx *b = arg;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		size_t i;
+		enum outcome oc;
+
+		if (build_interrupted)
+			b->stop = 1;
+		if (b->stop || b->remaining == 0)
+			break;
+		if (b->headready == b->nready) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+			continue;
+		}
+		i = b->ready[b->headready++];
+		b->running++;
+		pthread_mutex_unlock(&b->lock);
+		oc = run_atom(b, i);
+		pthread_mutex_lock(&b->lock);
+		b->running--;
+		complete(b, i, oc);
+		pthread_cond_broadcast(&b->cond);
+	}
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+static int
+load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct bctx *b = ud;
+	struct record *r = xcalloc(1, sizeof(*r));
+
+	if (record_decode(val, vlen, r) != 0) {
+		free(r);
+		return 0;
+	}
+	strmap_put(b->records, key, klen, r);
+	return 0;
+}
+
+static void
+mark_needed(struct bctx *b, size_t i)
+{
+	size_t nd, k;
+	const size_t *deps;
+
+	if (b->st[i].state != ST_UNNEEDED)
+		return;
+	b->st[i].state = ST_FRESH;
+	deps = graph_deps(b->p->graph, i, &nd);
+	for (k = 0; k < nd; k++)
+		mark_needed(b, deps[k]);
+}
+
+static void
+print_plan(struct bctx *b, const size_t *order)
+{
+	struct project *p = b->p;
+	size_t *wave = xcalloc(p->natoms ? p->natoms : 1, sizeof(*wave));
+	size_t i, k, w, nwaves = 0, nwork = 0, nkept = 0;
+
+	for (i = 0; i < p->natoms; i++) {
+		size_t v = order[i], nd;
+		const size_t *deps = graph_deps(p->graph, v, &nd);
+		enum astate_kind s = b->st[v].state;
+
+		if (s == ST_KEPT)
+			nkept++;
+		if (s != ST_STALE && s != ST_MAYBE)
+			continue;
+		nwork++;
+		wave[v] = 1;
+		for (k = 0; k < nd; k++)
+			if (wave[deps[k]] + 1 > wave[v])
+				wave[v] = wave[deps[k]] + 1;
+		if (wave[v] > nwaves)
+			nwaves = wave[v];
+	}
+	if (!nwork)
+		printf("dmbuild: no work to do (%zu atoms up to date)\n", p->natoms);
+	else
+		printf("dmbuild: %zu of %zu atoms to build, in %zu wave%s\n", nwork, p->natoms,
+			nwaves, nwaves == 1 ? "" : "s");
+	for (w = 1; w <= nwaves; w++) {
+		printf("wave %zu:\n", w);
+		for (i = 0; i < p->natoms; i++) {
+			size_t v = order[i];
+			enum astate_kind s = b->st[v].state;
+
+			if ((s == ST_STALE || s == ST_MAYBE) && wave[v] == w)
+				printf("  %-8s %s: %s%s\n", stratum_name(p->atoms[v].stratum),
+					p->atoms[v].out, s == ST_MAYBE ? "maybe: " : "",
+					b->st[v].why ? b->st[v].why : "");
+		}
+	}
+	if (nkept) {
+		printf("kept (edited by hand; --force overwrites):\n");
+		for (i = 0; i < p->natoms; i++)
+			if (b->st[i].state == ST_KEPT)
+				printf("  %s\n", p->atoms[i].out);
+	}
+	fflush(stdout);
+	free(wave);
+}
+
+struct gone {
+	char **paths;
+	size_t n;
+	struct bctx *b;
+};
+
+static int
+collect_gone(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct gone *g = ud;
+	char *path = xstrndup(key, klen);
+
+	(void)val;
+	(void)vlen;
+	if (project_find(g->b->p, path) >= 0) {
+		free(path);
+		return 0;
+	}
+	g->paths = xreallocarray(g->paths, g->n + 1, sizeof(*g->paths));
+	g->paths[g->n++] = path;
+	return 0;
+}
+
+/* remove_gone: outputs of atoms that no longer exist are deleted unless
+ * the user edited them; their records go either way. */
+static void
+remove_gone(struct bctx *b)
+{
+	struct gone g = {0};
+	size_t i;
+
+	g.b = b;
+	cache_each(b->c, CACHE_ATOMS, collect_gone, &g);
+	for (i = 0; i < g.n; i++) {
+		struct record *r = strmap_get(b->records, g.paths[i], strlen(g.paths[i]));
+		struct fstamp st;
+		struct digest dg;
+		int ours;
+
+		fs_stamp(g.paths[i], &st);
+		if (st.exists && r) {
+			ours = fstamp_eq(&st, &r->st) ||
+			       (hash_file(g.paths[i], &dg) == 0 &&
+				       (digest_eq(dg, r->out) || digest_eq(dg, r->prev)));
+			if (ours || b->o->force) {
+				if (fs_remove(g.paths[i]) == 0)
+					progress_line(b->pr, "dmbuild: removed %s (no longer generated)",
+						g.paths[i]);
+			} else {
+				progress_line(b->pr,
+					"dmbuild: warning: %s is no longer generated but was edited by "
+					"hand; kept it",
+					g.paths[i]);
+			}
+		}
+		cache_del(b->c, CACHE_ATOMS, g.paths[i], strlen(g.paths[i]));
+		free(g.paths[i]);
+	}
+	free(g.paths);
+}
+
+static void
+put_stamp(struct buf *b, const struct fstamp *st)
+{
+	buf_put_u64(b, (unsigned long long)st->mtime_ns);
+	buf_put_u64(b, (unsigned long long)st->size);
+	buf_put_u64(b, st->ino);
+	buf_put_u64(b, st->dev);
+	buf_addc(b, st->exists ? 1 : 0);
+}
+
+static void
+get_stamp(struct cursor *c, struct fstamp *st)
+{
+	const unsigned char *e;
+
+	st->mtime_ns = (int64_t)cur_u64(c);
+	st->size = (int64_t)cur_u64(c);
+	st->ino = cur_u64(c);
+	st->dev = cur_u64(c);
+	e = cur_take(c, 1);
+	st->exists = e && *e;
+}
+
+static void
+stamp_entry(struct buf *b, char kind, const char *path, const struct fstamp *st, struct digest d)
+{
+	buf_addc(b, kind);
+	buf_put_str(b, path);
+	put_stamp(b, st);
+	buf_put_u64(b, d.hi);
+	buf_put_u64(b, d.lo);
+}
+
+/* stamp_input: an input's entry, if it still holds what the build read
+ * (expect); 0, or -1 when it changed under the build. */
+static int
+stamp_input(struct buf *b, const char *path, int exists, struct digest expect)
+{
+	struct fstamp st, st2;
+	struct digest d = {0, 0};
+	int r;
+
+	fs_stamp(path, &st);
+	if (st.exists != exists)
+		return -1;
+	if (exists) {
+		r = hash_file(path, &d);
+		fs_stamp(path, &st2);
+		if (r || !fstamp_eq(&st, &st2) || !digest_eq(d, expect))
+			return -1;
+	}
+	stamp_entry(b, 'I', path, &st, d);
+	return 0;
+}
+
+static void
+write_stamp(struct bctx *b)
+{
+	struct project *p = b->p;
+	struct buf s = {0};
+	size_t i, n = 0;
+	int ok = 1;
+
+	for (i = 0; i < p->ninputs && ok; i++)
+		ok = stamp_input(&s, p->inputs[i].path, 1, p->inputs[i].digest) == 0, n++;
+	for (i = 0; i < p->nfiles && ok; i++) {
+		struct pfile *f = p->files[i];
+		char *real;
+		const char *why;
+
+		if (f->atom >= 0)
+			continue;
+		real = project_resolve(p, f->path, &why);
+		if (!real)
+			continue;
+		ok = stamp_input(&s, real, f->exists, f->digest) == 0;
+		free(real);
+		n++;
+	}
+	for (i = 0; i < p->natoms && ok; i++) {
+		struct digest zero = {0, 0};
+
+		stamp_entry(&s, 'O', p->atoms[i].out, &b->st[i].cur, zero);
+		n++;
+	}
+	if (ok) {
+		struct buf all = {0};
+
+		buf_addc(&all, 1);
+		buf_put_str(&all, DM_VERSION);
+		buf_put_str(&all, b->o->dmfile);
+		buf_put_str(&all, b->o->stdlib);
+		buf_put_u32(&all, (unsigned long)n);
+		buf_add(&all, s.data, s.len);
+		cache_put(b->c, CACHE_META, "stamp", 5, all.data, all.len);
+		buf_free(&all);
+	}
+	buf_free(&s);
+}
+
+int
+build_uptodate(struct cache *c, const struct build_opts *o)
+{
+	struct cursor cur;
+	char *v, *ver = NULL, *df = NULL, *sl = NULL;
+	size_t vl;
+	unsigned long n, i;
+	const unsigned char *one;
+	int ok = 0;
+
+	if (cache_get(c, CACHE_META, "stamp", 5, &v, &vl) != 0)
+		return 0;
+	cur.p = (const unsigned char *)v;
+	cur.n = vl;
+	cur.off = 0;
+	cur.bad = 0;
+	one = cur_take(&cur, 1);
+	if (!one || *one != 1)
+		goto out;
+	ver = cur_str(&cur);
+	df = cur_str(&cur);
+	sl = cur_str(&cur);
+	if (!ver || strcmp(ver, DM_VERSION) || !df || strcmp(df, o->dmfile) || !sl ||
+		strcmp(sl, o->stdlib))
+		goto out;
+	n = cur_u32(&cur);
+	for (i = 0; i < n && !cur.bad; i++) {
+		const unsigned char *kind = cur_take(&cur, 1);
+		char *path = cur_str(&cur);
+		struct fstamp was, now;
+		struct digest d, dd;
+
+		get_stamp(&cur, &was);
+		d.hi = cur_u64(&cur);
+		d.lo = cur_u64(&cur);
+		if (cur.bad || !kind || !path) {
+			free(path);
+			goto out;
+		}
+		fs_stamp(path, &now);
+		if (!fstamp_eq(&was, &now)) {
+			if (*kind != 'I' || !now.exists || !was.exists || hash_file(path, &dd) != 0 ||
+				!digest_eq(d, dd)) {
+				free(path);
+				goto out;
+			}
+		}
+		free(path);
+	}
+	ok = !cur.bad && cur.off == cur.n;
+out:
+	free(ver);
+	free(df);
+	free(sl);
+	free(v);
+	return ok;
+}
+
+static void
+store_stamps(struct bctx *b)
+{
+	struct cache_txn *x;
+	size_t i, n = 0;
+
+	if (cache_begin(b->c, &x))
+		return;
+	for (i = 0; i < b->p->natoms; i++) {
+		struct astate *s = &b->st[i];
+		struct record *r = s->newrec ? s->newrec : s->rec;
+		struct buf enc = {0};
+
+		if (!s->restamp || !r)
+			continue;
+		r->st = s->cur;
+		record_encode(r, &enc);
+		cache_txn_put(x, CACHE_ATOMS, b->p->atoms[i].out, strlen(b->p->atoms[i].out), enc.data,
+			enc.len);
+		buf_free(&enc);
+		n++;
+	}
+	if (n)
+		cache_commit(x);
+	else
+		cache_abort(x);
+}
+
+static int
+free_record(void *ud, const char *key, void *val)
+{
+	(void)ud;
+	(void)key;
+	record_free(val);
+	free(val);
+	return 0;
+}
+
+/* sweep_temps: remove what killed builds left behind in the directories
+ * of outputs (we hold the project lock: no other writer runs). */
+static void
+sweep_temps(struct bctx *b)
+{
+	struct strmap *dirs = strmap_new();
+	size_t i;
+
+	for (i = 0; i < b->p->natoms; i++) {
+		const char *out = b->p->atoms[i].out, *slash = strrchr(out, '/');
+		char *dir = slash ? xstrndup(out, (size_t)(slash - out)) : xstrdup(".");
+
+		if (!strmap_get(dirs, dir, strlen(dir))) {
+			strmap_put(dirs, dir, strlen(dir), b);
+			fs_remove_temps(dir);
+		}
+		free(dir);
+	}
+	if (!strmap_get(dirs, ".", 1))
+		fs_remove_temps(".");
+	strmap_free(dirs);
+}
+
+int
+build_run(struct project *p, struct cache *c, const struct build_opts *o)
+{
+	struct bctx b = {0};
+	size_t *order, i, k, nwork = 0;
+	pthread_t *th;
+	int jobs = o->jobs > 0 ? o->jobs : 1, status = 0;
+	struct record **final;
+
+	b.p = p;
+	b.c = c;
+	b.o = o;
+	b.st = xcalloc(p->natoms ? p->natoms : 1, sizeof(*b.st));
+	b.records = strmap_new();
+	b.ready = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*b.ready));
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.cond, NULL);
+	cache_each(c, CACHE_ATOMS, load_record, &b);
+	for (i = 0; i < p->natoms; i++)
+		b.st[i].rec = strmap_get(b.records, p->atoms[i].out, strlen(p->atoms[i].out));
+	if (o->ntargets) {
+		for (k = 0; k < o->ntargets; k++) {
+			long t = project_find(p, o->targets[k]);
+
+			if (t < 0) {
+				fprintf(stderr, "dmbuild: unknown target '%s' (no atom writes it)\n",
+					o->targets[k]);
+				status = 2;
+			} else {
+				mark_needed(&b, (size_t)t);
+			}
+		}
+		if (status)
+			goto out;
+	} else {
+		for (i = 0; i < p->natoms; i++)
+			b.st[i].state = ST_FRESH;
+	}
+	order = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*order));
+	graph_order(p->graph, order, NULL, NULL);
+	for (i = 0; i < p->natoms; i++) {
+		size_t v = order[i];
+
+		if (b.st[v].state == ST_UNNEEDED)
+			continue;
+		b.st[v].state = assess(&b, v, 1);
+		if (b.st[v].state == ST_STALE || b.st[v].state == ST_MAYBE)
+			nwork++;
+	}
+	if (o->dry_run) {
+		print_plan(&b, order);
+		free(order);
+		goto out;
+	}
+	free(order);
+	sweep_temps(&b);
+	b.pr = progress_new(stderr, nwork);
+	for (i = 0; i < p->natoms; i++) {
+		size_t nd;
+		const size_t *deps = graph_deps(p->graph, i, &nd);
+
+		if (b.st[i].state == ST_UNNEEDED)
+			continue;
+		b.remaining++;
+		for (k = 0; k < nd; k++)
+			if (b.st[deps[k]].state != ST_UNNEEDED)
+				b.st[i].pending++;
+	}
+	for (i = 0; i < p->natoms; i++)
+		if (b.st[i].state != ST_UNNEEDED && b.st[i].pending == 0)
+			b.ready[b.nready++] = i;
+	if (jobs > 256)
+		jobs = 256;
+	th = xcalloc((size_t)jobs, sizeof(*th));
+	for (k = 0; k < (size_t)jobs; k++)
+		if (pthread_create(&th[k], NULL, worker, &b) != 0)
+			fatal("cannot start a worker thread");
+	for (k = 0; k < (size_t)jobs; k++)
+		pthread_join(th[k], NULL);
+	free(th);
+	progress_done(b.pr);
+	store_stamps(&b);
+	if (!o->ntargets && !build_interrupted)
+		remove_gone(&b);
+	final = xcalloc(p->natoms ? p->natoms : 1, sizeof(*final));
+	for (i = 0; i < p->natoms; i++)
+		final[i] = b.st[i].newrec ? b.st[i].newrec : b.st[i].rec;
+	if (manifest_write(p, final) != 0) {
+		fprintf(stderr, "dmbuild: cannot write generation_manifest.json: %s\n",
+			strerror(errno));
+		b.failures++;
+	}
+	free(final);
+	cache_sync(c);
+	if (build_interrupted) {
+		fprintf(stderr, "dmbuild: interrupted; %zu atoms built, finished work kept\n",
+			b.built);
+		status = 1;
+	} else if (b.failures || b.remaining) {
+		fprintf(stderr, "dmbuild: build failed: %zu atom%s failed\n", b.failures,
+			b.failures == 1 ? "" : "s");
+		status = 1;
+	} else if (b.conflicts) {
+		fprintf(stderr,
+			"dmbuild: %zu output%s edited by hand blocked new results (--force overwrites)\n",
+			b.conflicts, b.conflicts == 1 ? "" : "s");
+		status = 1;
+	}
+	if (!status && !o->ntargets && !b.kept)
+		write_stamp(&b);
+	if (b.built || status)
+		progress_table(stderr, b.stats);
+	else
+		fprintf(stderr, "dmbuild: no work to do.\n");
+	progress_free(b.pr);
+	cache_sync(c);
+out:
+	for (i = 0; i < p->natoms; i++) {
+		free(b.st[i].why);
+		if (b.st[i].newrec) {
+			record_free(b.st[i].newrec);
+			free(b.st[i].newrec);
+		}
+	}
+	strmap_each(b.records, free_record, NULL);
+	strmap_free(b.records);
+	free(b.st);
+	free(b.ready);
+	pthread_mutex_destroy(&b.lock);
+	pthread_cond_destroy(&b.cond);
+	return status;
+}

@@ -1,5 +1,49 @@
-/* build.h - being written. */
+/* build.h - decide what is stale and build it (SPEC §5, §6).
+ *
+ * Atom states after assessment: fresh, stale (with a reason), maybe (an
+ * upstream atom is being rebuilt: assessed again once it is done), or kept
+ * (the user edited the output; nothing to rebuild).  Execution is a
+ * ready-queue scheduler on -j worker threads: an atom starts as soon as
+ * everything it comes after is done.  For each stale atom: render (or find
+ * its action key in the action cache), commit the result to LMDB, then
+ * write the file atomically.  An output whose bytes on disk are not what
+ * dmbuild last wrote is never overwritten without --force.
+ *
+ * A complete, clean build stores a stamp (CACHE_META "stamp"): the
+ * identity and digest of every input file and the identity of every
+ * output.  build_uptodate() checks it without loading the project: that is
+ * the no-op path.
+ */
 #ifndef DM_BUILD_H
 #define DM_BUILD_H
-#include "util.h"
+
+#include <signal.h>
+#include <stddef.h>
+
+struct project;
+struct cache;
+
+struct build_opts {
+	int jobs;       /* worker threads */
+	int keep_going; /* stop starting atoms after this many failures; 0: never */
+	int dry_run;    /* -n: print the plan */
+	int verbose;
+	int force;      /* overwrite outputs edited by hand */
+	const char *dmfile;
+	const char *stdlib;
+	char **targets; /* outputs to build (with what they come after); none: all */
+	size_t ntargets;
+};
+
+/* Set by the SIGINT handler: no new atom starts, finished work is kept. */
+extern volatile sig_atomic_t build_interrupted;
+
+/* build_uptodate: 1 if the stamp of the last complete build still holds
+ * for every input and output, else 0. */
+int build_uptodate(struct cache *c, const struct build_opts *o);
+/* build_run: build (or plan, with dry_run) and report; returns the exit
+ * status: 0, 1 (an atom failed, an edited output blocked a result, or an
+ * interrupt) or 2 (a bad target name). */
+int build_run(struct project *p, struct cache *c, const struct build_opts *o);
+
 #endif

@@ -26,12 +26,14 @@ int fs_stamp(const char *path, struct fstamp *st);
 int fstamp_eq(const struct fstamp *a, const struct fstamp *b);
 
 /* fs_write_atomic: write p[0..n) to path through a temporary file and
- * rename; creates missing parent directories.  0 or DM_EIO. */
+ * rename; creates missing parent directories; the file gets mode 0644.
+ * No fsync.  0 or DM_EIO (errno kept). */
 int fs_write_atomic(const char *path, const void *p, size_t n);
 /* fs_mkdirs: create dir and its parents (like mkdir -p). */
 int fs_mkdirs(const char *dir);
 /* fs_remove: unlink path, then remove directories above it that became
- * empty, up to (not including) the project root ("."). */
+ * empty, up to (not including) the project root (".").  A missing path is
+ * success; DM_EIO otherwise (errno kept). */
 int fs_remove(const char *path);
 
 /* fs_check_rel: a project-relative path is acceptable: not empty, not
@@ -42,5 +44,11 @@ int fs_check_rel(const char *path, const char **why);
  * dir (also resolved); -1 if it leaves it; DM_ENOTFOUND if path does not
  * exist. */
 int fs_inside(const char *path, const char *dir);
+
+/* fs_remove_temps: delete the temporary files fs_write_atomic leaves in
+ * dir when the process is killed between creating and renaming them
+ * (".NAME.dmtmp.XXXXXX").  Call it only while no other writer runs (the
+ * build holds the project lock).  Returns how many were removed. */
+int fs_remove_temps(const char *dir);
 
 #endif

@@ -1,4 +1,5 @@
 /* hash.c - XXH3-128 through libxxhash.  See hash.h. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <xxhash.h>

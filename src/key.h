@@ -1,5 +1,107 @@
-/* key.h - being written. */
+/* key.h - what an atom read, the record kept for each output, and the
+ * decision whether an atom is stale (SPEC §5).
+ *
+ * While an atom renders, a recorder collects its reads:
+ *   V PATH  a spec value used whole        digest: Merkle digest
+ *   S PATH  a spec value used for its shape digest: kind, truth, length
+ *   M PATH  a spec lookup that found nothing (zero digest)
+ *   F PATH  a file read (template, partial) digest of its bytes
+ *   N PATH  a file looked for and missing  (zero digest)
+ *   I @index / K @key of a foreach element digest of the value
+ * Spec paths under the atom's foreach element are stored relative to it
+ * ("@.name" for ELEM.name), so an element that moves (a list item shifted
+ * by an insertion) keeps its atom fresh.  Reads are kept sorted by (path,
+ * kind) and unique.
+ *
+ * The action key of a build is XXH3-128 over the static key (dmbuild
+ * version, canonical declaration, output path, template name) and every
+ * read with its digest.  An atom is stale iff it has no record, its static
+ * key changed, or some read now evaluates to another digest.
+ *
+ * Record layout (CACHE_ATOMS value), little-endian, version byte first:
+ *   u8 1 | digest static, key, out, prev | stamp | i64 built_ns |
+ *   u32 stratum | u32 flags | str version, tmpl, reason, origin |
+ *   u32 nreads | nreads * (u8 kind | str path | digest)
+ * where str = u32 length + bytes, digest = 2 * u64, stamp = i64 mtime_ns,
+ * i64 size, u64 ino, u64 dev, u8 exists.  out is the digest of the bytes
+ * last committed for the output; prev the digest before that (a crash
+ * between commit and rename leaves prev on disk, which is not an edit).
+ */
 #ifndef DM_KEY_H
 #define DM_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fsio.h"
+#include "hash.h"
 #include "util.h"
+#include "value.h"
+
+struct read {
+	char kind;
+	char *path;
+	struct digest d;
+};
+
+struct readset {
+	struct read *r;
+	size_t n, cap;
+	struct strmap *seen; /* while recording */
+};
+
+struct record {
+	struct digest static_key, key, out, prev;
+	struct fstamp st;
+	int64_t built_ns;
+	uint32_t stratum, flags;
+	char *version, *tmpl, *reason, *origin;
+	struct readset reads;
+};
+
+#define RECORD_DEGRADED 1u
+
+/* Recording, for the Mustache hooks of one atom's render. */
+struct recorder {
+	struct readset *rs;
+	const struct val *elem;                /* foreach element or NULL */
+	const struct val *key_val, *index_val; /* the frame's @key, @index */
+};
+
+void key_record_use(struct recorder *rc, const struct val *v, enum val_use how);
+void key_record_probe(struct recorder *rc, const struct val *container, const char *key,
+	size_t klen, const struct val *found);
+void key_record_file(struct recorder *rc, const char *path, int exists, struct digest d);
+/* reads_finish: sort and drop the recording index. */
+void reads_finish(struct readset *rs);
+void reads_free(struct readset *rs);
+
+/* What the reads see now. */
+struct key_env {
+	const struct val *root, *elem, *key_val, *index_val;
+	/* file: 1 and *d if path exists, 0 if it does not. */
+	int (*file)(void *ud, const char *path, struct digest *d);
+	void *ud;
+};
+
+/* key_static: the static part of an atom's key. */
+struct digest key_static(const char *canon, const char *out, const char *tmpl);
+/* key_action: the action key of static + reads (with their recorded
+ * digests). */
+struct digest key_action(struct digest static_key, const struct readset *rs);
+/* key_check: 0 if every read of r sees the same digest now, 1 if not
+ * (why gets e.g. "spec entities.Order.fields[1].type changed"). */
+int key_check(const struct record *r, const struct key_env *e, struct buf *why);
+/* key_candidate: the action key r's reads would give now. */
+struct digest key_candidate(const struct record *r, const struct key_env *e);
+
+/* key_refresh: r's reads with the digests they evaluate to now (what a
+ * build whose action key is key_candidate(r, e) read). */
+void key_refresh(const struct record *r, const struct key_env *e, struct readset *out);
+
+void record_encode(const struct record *r, struct buf *out);
+/* record_decode: 0, or -1 if p is not a record of this version. */
+int record_decode(const void *p, size_t n, struct record *r);
+void record_free(struct record *r);
+
 #endif

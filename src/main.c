@@ -1,2 +1,324 @@
+/* main.c - the command line (SPEC §11).  The only place that exits:
+ * usage and input errors exit 2, build failures 1.
+ *
+ * Order of a build: parse options, chdir (-C), take the project lock
+ * (.dmbuild/lock, so two dmbuild processes never build one project at
+ * once: the second waits), open the cache, try the no-op stamp, else load
+ * the project and build. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "cache.h"
+#include "fsio.h"
+#include "project.h"
+#include "tool.h"
 #include "util.h"
-int main(void) { return 0; }
+
+static const char usage_text[] =
+	"usage: dmbuild [-C DIR] [-f DMFILE] [-j N] [-k N] [-n] [-v] [--force]\n"
+	"               [--mode=safe|hybrid|research] [TARGET...]\n"
+	"       dmbuild explain PATH | clean [--force] | graph | render TEMPLATE [DATA]\n"
+	"       dmbuild --version | --help\n";
+
+static const char help_text[] =
+	"Build the atoms a DMfile declares, rebuilding only what changed.\n"
+	"\n"
+	"options:\n"
+	"  -C DIR           change to DIR first (the project directory)\n"
+	"  -f DMFILE        read DMFILE instead of ./DMfile\n"
+	"  -j N             build N atoms at once (default: the number of CPUs)\n"
+	"  -k N             keep going until N atoms failed (0: never stop; default 1)\n"
+	"  -n               dry run: print the plan (waves, each stale atom and why)\n"
+	"  -v               verbose: say why each atom is built\n"
+	"  --force          overwrite outputs that were edited by hand\n"
+	"  --mode=MODE      safe, hybrid or research (overrides the DMfile's mode;\n"
+	"                   TEMPLATE atoms build the same in every mode)\n"
+	"  --version        print the version\n"
+	"  --help           print this help\n"
+	"\n"
+	"commands:\n"
+	"  explain PATH     which atom, template and spec values produced PATH, and why\n"
+	"                   it was last rebuilt\n"
+	"  clean            remove the outputs dmbuild wrote (edited ones are kept\n"
+	"                   unless --force) and the manifest\n"
+	"  graph            print the atom graph in Graphviz dot\n"
+	"  render TEMPLATE [DATA]\n"
+	"                   render one Mustache template with YAML or JSON data;\n"
+	"                   partials are looked up beside the template\n"
+	"\n"
+	"exit status: 0 success, 1 build or check failure, 2 usage or input error.\n"
+	"See dmbuild(1) and dmfile(5).\n";
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(2);
+}
+
+static int
+parse_count(const char *opt, const char *s, int min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || !*s || *end || v < min || v > 100000)
+		fatal("%s: expected a number >= %d, found '%s'", opt, min, s);
+	return (int)v;
+}
+
+/* datadir: where rules/ and stdlib-templates/ are: $DMBUILD_DATADIR, else
+ * beside the executable when it runs from a build tree, else the
+ * configured DATADIR. */
+static char *
+datadir(void)
+{
+	const char *env = getenv("DMBUILD_DATADIR");
+	char exe[PATH_MAX], *slash, *cand;
+	ssize_t n;
+	struct stat st;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			cand = xasprintf("%s/stdlib-templates", exe);
+			if (stat(cand, &st) == 0 && S_ISDIR(st.st_mode)) {
+				free(cand);
+				return xstrdup(exe);
+			}
+			free(cand);
+		}
+	}
+	return xstrdup(DM_DATADIR);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (build_interrupted) {
+		/* A second Ctrl-C: the user wants out now. */
+		signal(SIGINT, SIG_DFL);
+		raise(SIGINT);
+	}
+	build_interrupted = 1;
+}
+
+/* lock_project: an fcntl lock on .dmbuild/lock, held until exit. */
+static void
+lock_project(void)
+{
+	struct flock fl = {0};
+	int fd;
+
+	if (fs_mkdirs(".dmbuild"))
+		fatal("cannot create .dmbuild: %s", strerror(errno));
+	fd = open(".dmbuild/lock", O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		fatal("cannot open .dmbuild/lock: %s", strerror(errno));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return;
+	if (errno != EACCES && errno != EAGAIN)
+		fatal("cannot lock .dmbuild/lock: %s", strerror(errno));
+	fcntl(fd, F_GETLK, &fl);
+	fprintf(stderr, "dmbuild: waiting for another dmbuild (pid %ld) working in this project\n",
+		(long)fl.l_pid);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 0;
+	while (fcntl(fd, F_SETLKW, &fl) != 0)
+		if (errno != EINTR || build_interrupted)
+			fatal("cannot lock .dmbuild/lock: %s", strerror(errno));
+}
+
+static struct cache *
+open_cache(void)
+{
+	struct diag d = {0};
+	struct cache *c;
+
+	if (cache_open(".dmbuild/cache", &c, &d)) {
+		diag_print(&d, stderr);
+		exit(2);
+	}
+	diag_free(&d);
+	return c;
+}
+
+static struct project *
+load(const char *dmfile, const char *stdlib)
+{
+	struct diag d = {0};
+	struct project *p;
+	struct stat st;
+
+	if (stat(dmfile, &st) != 0)
+		fatal("%s: no such file (run dmbuild in a project directory, or use -C DIR / -f FILE)",
+			dmfile);
+	if (project_load(dmfile, stdlib, &p, &d)) {
+		diag_print(&d, stderr);
+		exit(2);
+	}
+	diag_print(&d, stderr); /* warnings */
+	diag_free(&d);
+	return p;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct build_opts o = {0};
+	const char *dir = NULL, *cmd = NULL, *mode = NULL;
+	char **args = xcalloc((size_t)argc + 1, sizeof(*args));
+	size_t nargs = 0;
+	char *data, *stdlib;
+	struct sigaction sa;
+	int i, status, optend = 0;
+	long cpus;
+
+	o.dmfile = "DMfile";
+	o.keep_going = 1;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	o.jobs = cpus > 0 ? (int)cpus : 1;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (optend || a[0] != '-' || !a[1]) {
+			args[nargs++] = argv[i];
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			optend = 1;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage_text, stdout);
+			fputs("\n", stdout);
+			fputs(help_text, stdout);
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			printf("dmbuild %s\n", DM_VERSION);
+			return 0;
+		} else if (!strcmp(a, "-n") || !strcmp(a, "--dry-run")) {
+			o.dry_run = 1;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			o.verbose = 1;
+		} else if (!strcmp(a, "--force")) {
+			o.force = 1;
+		} else if (!strncmp(a, "--mode=", 7)) {
+			mode = a + 7;
+			if (strcmp(mode, "safe") && strcmp(mode, "hybrid") && strcmp(mode, "research"))
+				fatal("--mode: expected safe, hybrid or research, found '%s'", mode);
+		} else if (!strcmp(a, "--mode")) {
+			if (++i >= argc)
+				fatal("--mode needs a value");
+			mode = argv[i];
+			if (strcmp(mode, "safe") && strcmp(mode, "hybrid") && strcmp(mode, "research"))
+				fatal("--mode: expected safe, hybrid or research, found '%s'", mode);
+		} else if (a[1] == 'C' || a[1] == 'f' || a[1] == 'j' || a[1] == 'k') {
+			const char *v = a[2] ? a + 2 : (++i < argc ? argv[i] : NULL);
+
+			if (!v)
+				fatal("-%c needs a value", a[1]);
+			if (a[1] == 'C')
+				dir = v;
+			else if (a[1] == 'f')
+				o.dmfile = v;
+			else if (a[1] == 'j')
+				o.jobs = parse_count("-j", v, 1);
+			else
+				o.keep_going = parse_count("-k", v, 0);
+		} else {
+			fprintf(stderr, "dmbuild: unknown option '%s'\n", a);
+			usage();
+		}
+	}
+	(void)mode;
+	if (nargs && (!strcmp(args[0], "explain") || !strcmp(args[0], "clean") ||
+			     !strcmp(args[0], "graph") || !strcmp(args[0], "render")))
+		cmd = args[0];
+	if (cmd && !strcmp(cmd, "render")) {
+		if (nargs < 2 || nargs > 3)
+			usage();
+		status = tool_render(args[1], nargs == 3 ? args[2] : NULL);
+		free(args);
+		return status;
+	}
+	if (dir && chdir(dir) != 0)
+		fatal("-C %s: %s", dir, strerror(errno));
+	data = datadir();
+	stdlib = xasprintf("%s/stdlib-templates", data);
+	free(data);
+	o.stdlib = stdlib;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (cmd && !strcmp(cmd, "explain")) {
+		struct cache *c;
+		struct project *p;
+
+		if (nargs != 2)
+			usage();
+		lock_project();
+		c = open_cache();
+		p = load(o.dmfile, stdlib);
+		status = tool_explain(p, c, args[1]);
+		project_free(p);
+		cache_close(c);
+	} else if (cmd && !strcmp(cmd, "graph")) {
+		struct project *p;
+
+		if (nargs != 1)
+			usage();
+		p = load(o.dmfile, stdlib);
+		status = tool_graph(p);
+		project_free(p);
+	} else if (cmd && !strcmp(cmd, "clean")) {
+		struct cache *c;
+
+		if (nargs != 1)
+			usage();
+		lock_project();
+		c = open_cache();
+		status = tool_clean(c, o.force);
+		cache_close(c);
+	} else {
+		struct cache *c;
+		struct project *p;
+
+		o.targets = args;
+		o.ntargets = nargs;
+		lock_project();
+		c = open_cache();
+		if (!o.dry_run && !o.force && build_uptodate(c, &o)) {
+			fprintf(stderr, "dmbuild: no work to do.\n");
+			status = 0;
+		} else {
+			p = load(o.dmfile, stdlib);
+			status = build_run(p, c, &o);
+			project_free(p);
+		}
+		cache_close(c);
+	}
+	free(stdlib);
+	free(args);
+	return status;
+}

@@ -23,5 +23,9 @@ int spec_parse(const char *name, const char *text, size_t len, struct val **out,
  * and freeze the result under root path "".  An empty list gives an empty
  * map. */
 int spec_load(const char *const *paths, size_t n, struct val **out, struct diag *d);
+/* spec_names_free: free the interned file names that the srcpos.file of
+ * spec nodes point at.  Registered with atexit() by the first parse; call
+ * it earlier only when no tree from spec_parse/spec_load is still in use. */
+void spec_names_free(void);
 
 #endif

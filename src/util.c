@@ -317,3 +317,189 @@ file_read(const char *path, char **data, size_t *len)
 	*data = buf_release(&b);
 	return 0;
 }
+
+struct strmap_slot {
+	char *key;
+	size_t klen;
+	size_t hash;
+	void *val;
+};
+
+struct strmap {
+	struct strmap_slot *slots;
+	size_t cap, n;
+};
+
+static size_t
+str_hash(const char *s, size_t n)
+{
+	size_t h = 1469598103934665603u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211u;
+	return h;
+}
+
+struct strmap *
+strmap_new(void)
+{
+	struct strmap *m = xcalloc(1, sizeof(*m));
+
+	m->cap = 16;
+	m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	return m;
+}
+
+void
+strmap_free(struct strmap *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->cap; i++)
+		free(m->slots[i].key);
+	free(m->slots);
+	free(m);
+}
+
+static struct strmap_slot *
+strmap_find(const struct strmap *m, const char *key, size_t klen, size_t h)
+{
+	size_t i = h & (m->cap - 1);
+
+	for (;;) {
+		struct strmap_slot *s = &m->slots[i];
+
+		if (!s->key || (s->hash == h && s->klen == klen && memcmp(s->key, key, klen) == 0))
+			return s;
+		i = (i + 1) & (m->cap - 1);
+	}
+}
+
+void *
+strmap_get(const struct strmap *m, const char *key, size_t klen)
+{
+	struct strmap_slot *s = strmap_find(m, key, klen, str_hash(key, klen));
+
+	return s->key ? s->val : NULL;
+}
+
+void *
+strmap_put(struct strmap *m, const char *key, size_t klen, void *val)
+{
+	size_t h = str_hash(key, klen), i;
+	struct strmap_slot *s;
+	void *old;
+
+	if ((m->n + 1) * 4 > m->cap * 3) {
+		struct strmap_slot *oldslots = m->slots;
+		size_t oldcap = m->cap;
+
+		m->cap *= 2;
+		m->slots = xcalloc(m->cap, sizeof(*m->slots));
+		for (i = 0; i < oldcap; i++)
+			if (oldslots[i].key)
+				*strmap_find(m, oldslots[i].key, oldslots[i].klen, oldslots[i].hash) =
+					oldslots[i];
+		free(oldslots);
+	}
+	s = strmap_find(m, key, klen, h);
+	if (s->key) {
+		old = s->val;
+		s->val = val;
+		return old;
+	}
+	s->key = xstrndup(key, klen);
+	s->klen = klen;
+	s->hash = h;
+	s->val = val;
+	m->n++;
+	return NULL;
+}
+
+size_t
+strmap_count(const struct strmap *m)
+{
+	return m->n;
+}
+
+void
+buf_put_u32(struct buf *b, unsigned long v)
+{
+	unsigned char x[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		x[i] = (unsigned char)(v >> (8 * i));
+	buf_add(b, x, 4);
+}
+
+void
+buf_put_u64(struct buf *b, unsigned long long v)
+{
+	buf_put_u32(b, (unsigned long)(v & 0xffffffffu));
+	buf_put_u32(b, (unsigned long)(v >> 32));
+}
+
+void
+buf_put_str(struct buf *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	buf_put_u32(b, (unsigned long)n);
+	buf_add(b, s ? s : "", n);
+}
+
+const unsigned char *
+cur_take(struct cursor *c, size_t n)
+{
+	const unsigned char *p;
+
+	if (c->bad || c->n - c->off < n) {
+		c->bad = 1;
+		return NULL;
+	}
+	p = c->p + c->off;
+	c->off += n;
+	return p;
+}
+
+unsigned long
+cur_u32(struct cursor *c)
+{
+	const unsigned char *p = cur_take(c, 4);
+
+	return p ? (unsigned long)p[0] | (unsigned long)p[1] << 8 | (unsigned long)p[2] << 16 |
+			(unsigned long)p[3] << 24
+		 : 0;
+}
+
+unsigned long long
+cur_u64(struct cursor *c)
+{
+	unsigned long long lo = cur_u32(c);
+
+	return lo | (unsigned long long)cur_u32(c) << 32;
+}
+
+char *
+cur_str(struct cursor *c)
+{
+	unsigned long n = cur_u32(c);
+	const unsigned char *p = cur_take(c, n);
+
+	return p ? xstrndup((const char *)p, n) : NULL;
+}
+
+int
+strmap_each(const struct strmap *m, int (*fn)(void *ud, const char *key, void *val), void *ud)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < m->cap; i++)
+		if (m->slots[i].key && (r = fn(ud, m->slots[i].key, m->slots[i].val)) != 0)
+			return r;
+	return 0;
+}

@@ -95,4 +95,35 @@ void diag_free(struct diag *d);
  * DM_ENOTFOUND when it does not exist, or DM_EIO (errno kept). */
 int file_read(const char *path, char **data, size_t *len);
 
+/* strmap: string -> pointer hash map (open addressing).  Keys are copied;
+ * values are the caller's. Not thread-safe. */
+struct strmap;
+struct strmap *strmap_new(void);
+void strmap_free(struct strmap *m);
+/* strmap_get: the value, or NULL. */
+void *strmap_get(const struct strmap *m, const char *key, size_t klen);
+/* strmap_put: set key to val; returns the old value or NULL. */
+void *strmap_put(struct strmap *m, const char *key, size_t klen, void *val);
+size_t strmap_count(const struct strmap *m);
+/* strmap_each: call fn for every entry (any order) until it returns
+ * non-zero; returns that value or 0. */
+int strmap_each(const struct strmap *m, int (*fn)(void *ud, const char *key, void *val), void *ud);
+
+/* Little-endian encoding into a buf, and a bounds-checked reader; a read
+ * past the end sets bad and yields zeros / NULL. */
+void buf_put_u32(struct buf *b, unsigned long v);
+void buf_put_u64(struct buf *b, unsigned long long v);
+void buf_put_str(struct buf *b, const char *s); /* u32 length + bytes */
+
+struct cursor {
+	const unsigned char *p;
+	size_t n, off;
+	int bad;
+};
+
+const unsigned char *cur_take(struct cursor *c, size_t n);
+unsigned long cur_u32(struct cursor *c);
+unsigned long long cur_u64(struct cursor *c);
+char *cur_str(struct cursor *c); /* malloc'd, or NULL when bad */
+
 #endif

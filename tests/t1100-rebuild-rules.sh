@@ -1,0 +1,143 @@
+#!/bin/sh
+# Every rebuild rule of SPEC §5: an atom is rebuilt iff something it read
+# changed — spec values looked up (found or not), lists iterated, template
+# and partial files, its declaration — and nothing else is.
+. "$(dirname "$0")/lib.sh"
+
+all='app/models/customer.py app/models/order.py app/models/order_line.py app/names.txt app/schema.txt'
+
+test_expect_success 'first build builds every atom' '
+	make_shop &&
+	check_rebuilds $all
+'
+
+test_expect_success 'a second build rebuilds nothing and says so' '
+	check_no_rebuild &&
+	grep "no work to do" build.log
+'
+
+test_expect_success 'touching inputs without changing them rebuilds nothing' '
+	touch shop.yaml DMfile templates/model.py.mustache &&
+	check_no_rebuild
+'
+
+test_expect_success 'editing one field type rebuilds that entity and the atoms that read it' '
+	sed "s/{name: total, type: float}/{name: total, type: decimal}/" shop.yaml >s && mv s shop.yaml &&
+	check_rebuilds app/models/order.py app/schema.txt &&
+	grep "total: decimal" app/models/order.py
+'
+
+test_expect_success 'an aggregate that reads only names is not rebuilt by a field edit' '
+	sed "s/{name: qty, type: int}/{name: qty, type: long}/" shop.yaml >s && mv s shop.yaml &&
+	check_rebuilds app/models/order_line.py app/schema.txt
+'
+
+test_expect_success 'editing an unrelated part of the spec rebuilds nothing but what read it' '
+	printf "unrelated:\n  x: 1\n" >>shop.yaml &&
+	check_no_rebuild
+'
+
+test_expect_success 'a value read by every atom rebuilds every atom that read it' '
+	sed "s/^app: shop/app: store/" shop.yaml >s && mv s shop.yaml &&
+	check_rebuilds app/models/customer.py app/models/order.py app/models/order_line.py
+'
+
+test_expect_success 'adding a key a template looked up and did not find rebuilds that atom' '
+	sed "s/^  - name: Order$/  - name: Order\n    doc: An order./" shop.yaml >s && mv s shop.yaml &&
+	check_rebuilds app/models/order.py &&
+	grep "An order." app/models/order.py
+'
+
+test_expect_success 'renaming an entity rebuilds what read its name and removes the old output' '
+	sed "s/name: Customer/name: Client/" shop.yaml >s && mv s shop.yaml &&
+	check_rebuilds app/models/client.py app/names.txt app/schema.txt &&
+	test -f app/models/client.py &&
+	! test -e app/models/customer.py &&
+	grep "removed app/models/customer.py" build.log
+'
+
+test_expect_success 'inserting an entity before others does not rebuild the ones that moved' '
+	sed "s/^entities:$/entities:\n  - name: Alpha\n    fields: []/" shop.yaml >s && mv s shop.yaml &&
+	check_rebuilds app/models/alpha.py app/names.txt app/schema.txt
+'
+
+test_expect_success 'changing a list length rebuilds the atoms that iterate it' '
+	sed "s/      - {name: email, type: str}/      - {name: email, type: str}\n      - {name: phone, type: str}/" shop.yaml >s && mv s shop.yaml &&
+	check_rebuilds app/models/client.py app/schema.txt
+'
+
+test_expect_success 'editing a template rebuilds exactly its atoms' '
+	printf "# end\n" >>templates/names.mustache &&
+	check_rebuilds app/names.txt
+'
+
+test_expect_success 'a partial: adding it, editing it' '
+	printf "{{#entities}}{{name}}\n{{/entities}}{{> footer}}\n" >templates/names.mustache &&
+	check_rebuilds app/names.txt &&
+	printf "footer one\n" >templates/footer.mustache &&
+	check_rebuilds app/names.txt &&
+	grep "footer one" app/names.txt &&
+	printf "footer two\n" >templates/footer.mustache &&
+	check_rebuilds app/names.txt &&
+	grep "footer two" app/names.txt
+'
+
+test_expect_success 'a comment in the DMfile changes nothing; a property does' '
+	printf "# a comment\n" >>DMfile &&
+	check_no_rebuild &&
+	sed "s|template = templates/schema.mustache|template = templates/schema.mustache\n    pattern = schema.v1|" DMfile >d && mv d DMfile &&
+	check_rebuilds app/schema.txt
+'
+
+test_expect_success 'a deleted output is restored' '
+	rm app/models/order.py &&
+	check_rebuilds app/models/order.py &&
+	test -f app/models/order.py
+'
+
+test_expect_success 'reverting an edit restores the earlier result' '
+	cp shop.yaml shop.yaml.orig &&
+	sed "s/{name: id, type: int}/{name: id, type: uuid}/" shop.yaml >s && mv s shop.yaml &&
+	dm && grep "id: uuid" app/models/order.py &&
+	cp shop.yaml.orig shop.yaml &&
+	dm && grep "id: int" app/models/order.py && check_no_rebuild
+'
+
+test_expect_success 'foreach over a map: one atom per key, with @key' '
+	mkdir m && cd m &&
+	printf "spec = s.yaml\natom out/{{@key}}.txt\n    foreach = things\n    template = t.mustache\n" >DMfile &&
+	printf "things:\n  a: {v: 1}\n  b: {v: 2}\n" >s.yaml &&
+	printf "{{@key}}={{v}} #{{@index}}\n" >t.mustache &&
+	check_rebuilds out/a.txt out/b.txt &&
+	echo "a=1 #0" >expect && test_cmp expect out/a.txt &&
+	sed "s/b: {v: 2}/b: {v: 3}/" s.yaml >x && mv x s.yaml &&
+	check_rebuilds out/b.txt &&
+	echo "b=3 #1" >expect && test_cmp expect out/b.txt
+'
+
+test_expect_success 'after: a template reading an upstream output rebuilds when it changes' '
+	mkdir up && cd up &&
+	printf "spec = s.yaml\natom gen/base.txt\n    template = base.mustache\natom gen/all.txt\n    template = all.mustache\n    after = gen/base.txt\n" >DMfile &&
+	printf "v: 1\nw: 1\n" >s.yaml &&
+	printf "base {{v}}" >base.mustache &&
+	printf "[{{> gen/base.txt}}] {{w}}\n" >all.mustache &&
+	check_rebuilds gen/base.txt gen/all.txt &&
+	echo "[base 1] 1" >expect && test_cmp expect gen/all.txt &&
+	printf "v: 2\nw: 1\n" >s.yaml &&
+	check_rebuilds gen/base.txt gen/all.txt &&
+	echo "[base 2] 1" >expect && test_cmp expect gen/all.txt &&
+	printf "v: 2\nw: 2\n" >s.yaml &&
+	check_rebuilds gen/all.txt
+'
+
+test_expect_success 'reading an output without after is an error' '
+	mkdir noafter && cd noafter &&
+	printf "spec = s.yaml\natom a.txt\n    template = a.mustache\natom b.txt\n    template = b.mustache\n" >DMfile &&
+	printf "v: 1\n" >s.yaml &&
+	printf "a\n" >a.mustache &&
+	printf "{{> a.txt}}\n" >b.mustache &&
+	test_expect_code 1 dm &&
+	grep "without .after = a.txt" build.log
+'
+
+test_done
