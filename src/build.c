@@ -462,6 +462,8 @@ build_atom(struct bctx *b, size_t i)
 	double t0 = mono_ms();
 
 	progress_atom(b->pr, a->stratum, a->out);
+	if (b->o->verbose)
+		progress_line(b->pr, "dmbuild: %s: %s", a->out, s->why ? s->why : "stale");
 	if (from_action_cache(b, i, &key, &bytes, &n, &rs) == 0) {
 		cached = 1;
 	} else {

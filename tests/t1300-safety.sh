@@ -75,10 +75,10 @@ assert len(f[\"inputs\"]) == 32 and len(f[\"output\"]) == 32
 '
 
 test_expect_success 'a no-op build writes nothing at all in the project' '
-	sleep 1 && touch ../marker && "$DMBUILD" 2>../log &&
-	grep "no work to do" ../log &&
-	find . -path ./.dmbuild -prune -o -newer ../marker ! -name .out -print >../newer &&
-	test_cmp /dev/null ../newer
+	sleep 1 && touch .marker && "$DMBUILD" 2>.log &&
+	grep "no work to do" .log &&
+	find . -path ./.dmbuild -prune -o -newer .marker ! -name ".*" -print >.newer &&
+	test_cmp /dev/null .newer
 '
 
 test_expect_success 'no temporary files are left behind' '

@@ -1,2 +1,181 @@
+/* t-key: recording reads, staleness with reasons, action keys, records. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "key.h"
+#include "spec.h"
 #include "tap.h"
-int main(void) { return done_testing(); }
+#include "value.h"
+
+static struct val *
+load(const char *yaml)
+{
+	struct diag d = {0};
+	struct val *v = NULL;
+
+	if (spec_parse("t.yaml", yaml, strlen(yaml), &v, &d) != 0) {
+		diag_print(&d, stderr);
+		exit(1);
+	}
+	diag_free(&d);
+	val_freeze(v, "");
+	return v;
+}
+
+static int
+nofile(void *ud, const char *path, struct digest *d)
+{
+	(void)ud;
+	if (strcmp(path, "t/a.mustache") == 0) {
+		*d = hash_bytes((const char *)ud ? (const char *)ud : "a", 1);
+		return 1;
+	}
+	return 0;
+}
+
+/* record_reads: what a template reading entities[1].name, the shape of
+ * entities[1].fields, missing entities[1].doc, and root app would record. */
+static void
+record_reads(const struct val *root, const struct val *elem, struct record *r)
+{
+	struct recorder rc = {&r->reads, elem, NULL, NULL};
+
+	key_record_use(&rc, val_map_get(elem, "name", 4), VAL_USE_VALUE);
+	key_record_use(&rc, val_map_get(elem, "fields", 6), VAL_USE_SHAPE);
+	key_record_probe(&rc, elem, "doc", 3, NULL);
+	key_record_probe(&rc, elem, "app", 3, NULL);
+	key_record_use(&rc, val_map_get(root, "app", 3), VAL_USE_VALUE);
+	key_record_use(&rc, val_map_get(elem, "name", 4), VAL_USE_VALUE); /* again */
+	key_record_file(&rc, "t/a.mustache", 1, hash_bytes("a", 1));
+	key_record_file(&rc, "t/partial.mustache", 0, hash_bytes("", 0));
+	reads_finish(&r->reads);
+	r->static_key = key_static("atom x", "out/x", "t/a.mustache");
+	r->key = key_action(r->static_key, &r->reads);
+}
+
+static const char *base =
+	"app: shop\nentities:\n  - name: A\n    fields: [1]\n  - name: B\n    fields: [1, 2]\n";
+
+static void
+check(const char *yaml, int idx, int want_stale, const char *want_why, const char *what)
+{
+	struct val *old = load(base), *now = load(yaml);
+	struct record r = {0};
+	struct key_env e = {0};
+	struct buf why = {0};
+	int stale;
+
+	record_reads(old, val_map_get(old, "entities", 8)->items[1], &r);
+	e.root = now;
+	e.elem = val_map_get(now, "entities", 8)->items[idx];
+	e.file = nofile;
+	stale = key_check(&r, &e, &why);
+	is_int(stale, want_stale, "%s: %s", what, want_stale ? "stale" : "fresh");
+	if (want_why)
+		is_str(why.data, want_why, "%s: the reason", what);
+	ok(stale == !digest_eq(key_candidate(&r, &e), r.key),
+		"%s: the candidate key matches iff fresh", what);
+	buf_free(&why);
+	record_free(&r);
+	val_free(old);
+	val_free(now);
+}
+
+static void
+test_staleness(void)
+{
+	check(base, 1, 0, NULL, "nothing changed");
+	check("app: shop\nentities:\n  - name: A\n    fields: [1, 9, 9]\n  - name: B\n    fields: [7, 8]\n",
+		1, 0, NULL, "list items changed, length kept, items not read");
+	check("app: shop\nentities:\n  - name: A\n    fields: [1]\n  - name: C\n    fields: [1, 2]\n",
+		1, 1, "spec entities[1].name changed", "a value read changed");
+	check("app: shop\nentities:\n  - name: A\n    fields: [1]\n  - name: B\n    fields: [1]\n",
+		1, 1, "spec entities[1].fields changed", "the length of an iterated list");
+	check("app: shop\nentities:\n  - name: A\n    fields: [1]\n  - name: B\n    doc: d\n    fields: [1, 2]\n",
+		1, 1, "spec entities[1].doc added", "a missing key now found");
+	check("app: shop\nentities:\n  - name: A\n    fields: [1]\n  - name: B\n    fields: [1, 2]\n    app: x\n",
+		1, 1, "spec entities[1].app added", "a key that now shadows the root's");
+	check("app: store\nentities:\n  - name: A\n    fields: [1]\n  - name: B\n    fields: [1, 2]\n",
+		1, 1, "spec app changed", "a root value");
+	check("app: shop\nentities:\n  - name: Z\n    fields: []\n  - name: A\n    fields: [1]\n  - name: B\n    fields: [1, 2]\n",
+		2, 0, NULL, "the element moved to another index");
+	check("app: shop\nentities:\n  - name: A\n    fields: [1]\n  - fields: [1, 2]\n", 1, 1,
+		"spec entities[1].name removed", "a value read was removed");
+	check("app: shop\nentities:\n  - name: A\n    fields: [1]\n  - name: B\n    fields: [1, 2]\nother: 1\n",
+		1, 0, NULL, "an unrelated key added");
+}
+
+static void
+test_record(void)
+{
+	struct val *root = load(base);
+	struct record r = {0}, back;
+	struct buf enc = {0};
+	size_t i;
+	int same = 1;
+
+	record_reads(root, val_map_get(root, "entities", 8)->items[1], &r);
+	is_int((long long)r.reads.n, 7, "reads are de-duplicated");
+	for (i = 1; i < r.reads.n; i++)
+		if (strcmp(r.reads.r[i - 1].path, r.reads.r[i].path) > 0)
+			same = 0;
+	ok(same, "reads are sorted by path");
+	is_str(r.reads.r[0].path, "@.app", "element-relative path for a miss under the element");
+	r.version = xstrdup("0.1.0");
+	r.tmpl = xstrdup("t/a.mustache");
+	r.reason = xstrdup("new atom");
+	r.origin = xstrdup("DMfile:3:1");
+	r.st.mtime_ns = 123456789;
+	r.st.size = 42;
+	r.st.exists = 1;
+	r.out = hash_bytes("out", 3);
+	record_encode(&r, &enc);
+	ok(record_decode(enc.data, enc.len, &back) == 0, "a record decodes");
+	ok(digest_eq(back.key, r.key) && digest_eq(back.out, r.out) &&
+			digest_eq(back.static_key, r.static_key),
+		"digests survive");
+	ok(back.st.mtime_ns == 123456789 && back.st.size == 42 && back.st.exists, "stamp survives");
+	is_str(back.reason, "new atom", "reason survives");
+	is_int((long long)back.reads.n, (long long)r.reads.n, "every read survives");
+	ok(digest_eq(key_action(back.static_key, &back.reads), r.key), "the key recomputes");
+	record_free(&back);
+	ok(record_decode(enc.data, enc.len - 1, &back) == -1, "a truncated record is refused");
+	enc.data[0] = 9;
+	ok(record_decode(enc.data, enc.len, &back) == -1, "another version is refused");
+	buf_free(&enc);
+	ok(!digest_eq(key_static("atom x", "out/x", "t"), key_static("atom y", "out/x", "t")),
+		"the declaration enters the static key");
+	ok(!digest_eq(key_static("a", "bc", "t"), key_static("ab", "c", "t")),
+		"pieces of the static key cannot run into each other");
+	record_free(&r);
+	val_free(root);
+}
+
+static void
+test_files(void)
+{
+	struct val *root = load(base);
+	struct record r = {0};
+	struct key_env e = {0};
+	struct buf why = {0};
+
+	record_reads(root, val_map_get(root, "entities", 8)->items[1], &r);
+	e.root = root;
+	e.elem = val_map_get(root, "entities", 8)->items[1];
+	e.file = nofile;
+	e.ud = "b";
+	ok(key_check(&r, &e, &why) == 1, "a changed template makes the atom stale");
+	is_str(why.data, "file t/a.mustache changed", "and says which file");
+	buf_free(&why);
+	record_free(&r);
+	val_free(root);
+}
+
+int
+main(void)
+{
+	test_staleness();
+	test_record();
+	test_files();
+	return done_testing();
+}
