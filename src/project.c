@@ -297,7 +297,11 @@ add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, c
 
 		a.out = render_value(&argprop, decl->arg, stack, depth, d);
 	}
-	if (a.out && fs_check_rel(a.out, &why)) {
+	if (a.out && strlen(a.out) > PROJECT_MAX_PATH) {
+		diag_add(d, decl->argpos.file, decl->argpos.line, decl->argpos.col,
+			"output path is %zu bytes long; at most %d are allowed", strlen(a.out),
+			PROJECT_MAX_PATH);
+	} else if (a.out && fs_check_rel(a.out, &why)) {
 		diag_add(d, decl->argpos.file, decl->argpos.line, decl->argpos.col,
 			"output path '%s' is not allowed: %s", a.out, why);
 	} else if (a.out && (strcmp(a.out, ".dmbuild") == 0 || strncmp(a.out, ".dmbuild/", 9) == 0 ||

@@ -32,6 +32,9 @@ struct val;
 struct mst;
 struct graph;
 
+/* Output paths are cache keys; LMDB keys hold at most 511 bytes. */
+#define PROJECT_MAX_PATH 400
+
 enum stratum {
 	STRATUM_TEMPLATE,
 	STRATUM_AST,

@@ -82,6 +82,12 @@ test_expect_success 'a template behind a symlink out of the project' '
 	fails_cleanly "DMfile:3:16: template .t/evil.mustache.: no such file"
 '
 
+test_expect_success 'an output path too long for the cache' '
+	long=$(printf "%0450d" 0) &&
+	project "spec = s.yaml\natom out/$long\n    template = t/x.mustache\n" &&
+	fails_cleanly "DMfile:2:6: output path is 454 bytes long; at most 400 are allowed"
+'
+
 test_expect_success 'a missing template' '
 	project "spec = s.yaml\natom out/a.txt\n    template = t/none.mustache\n" &&
 	fails_cleanly "DMfile:3:16: template .t/none.mustache.: no such file"
