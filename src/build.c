@@ -63,6 +63,16 @@ struct astate {
 	int depfailed;
 };
 
+/* A rendered atom waiting for the group commit. */
+struct result {
+	size_t idx;
+	char *bytes;
+	size_t n;
+	struct record *nr;
+	int cached, need_write;
+	double ms;
+};
+
 struct bctx {
 	struct project *p;
 	struct cache *c;
@@ -77,8 +87,14 @@ struct bctx {
 	size_t remaining, running;
 	size_t failures, conflicts, kept, built;
 	int stop;
+	struct result *pending; /* rendered, not yet committed */
+	size_t npending, cappending;
+	int committing;         /* a worker is flushing a batch */
 	struct stratum_stats stats[STRATUM_COUNT];
 };
+
+/* At most this many results go into one LMDB transaction. */
+#define BUILD_MAX_BATCH 1024
 
 static int64_t
 now_ns(void)
@@ -443,19 +459,20 @@ from_action_cache(struct bctx *b, size_t i, struct digest *key, char **bytes, si
 	return 0;
 }
 
+/* prepare: render atom i (or find it in the action cache) and decide
+ * what to write.  OUT_PENDING with *res filled when the result must be
+ * committed; OUT_FAILED or OUT_CONFLICT otherwise. */
 static enum outcome
-build_atom(struct bctx *b, size_t i)
+prepare(struct bctx *b, size_t i, struct result *res)
 {
 	struct atom *a = &b->p->atoms[i];
 	struct astate *s = &b->st[i];
 	struct record *r = s->rec, *nr;
-	struct buf out = {0}, enc = {0};
+	struct buf out = {0};
 	struct readset rs = {0};
 	struct diag d = {0};
 	struct digest key, dg, ondisk = {0, 0}, zero = {0, 0};
 	struct fstamp st;
-	struct cache_txn *x = NULL;
-	unsigned char kb[16], vb[16];
 	char *bytes = NULL;
 	size_t n = 0, k;
 	int ours, edited, cached = 0;
@@ -512,7 +529,7 @@ build_atom(struct bctx *b, size_t i)
 	nr->key = key;
 	nr->out = dg;
 	nr->prev = st.exists && (ours || b->o->force) ? ondisk : zero;
-	nr->st.mtime_ns = -1;
+	nr->st.mtime_ns = -1; /* never matches: the next run hashes the file */
 	nr->built_ns = now_ns();
 	nr->stratum = a->stratum;
 	nr->version = xstrdup(DM_VERSION);
@@ -520,50 +537,93 @@ build_atom(struct bctx *b, size_t i)
 	nr->reason = xstrdup(s->why ? s->why : "");
 	nr->origin = origin_of(a);
 	nr->reads = rs;
-	record_encode(nr, &enc);
-	cache_digest_key(key, kb);
-	cache_digest_key(dg, vb);
-	if (cache_begin(b->c, &x) || (!cached && cache_cas_put(x, bytes, n, &dg)) ||
-		cache_txn_put(x, CACHE_AC, kb, sizeof(kb), vb, sizeof(vb)) ||
-		cache_txn_put(x, CACHE_ATOMS, a->out, strlen(a->out), enc.data, enc.len) ||
-		cache_commit(x)) {
-		if (x)
-			cache_abort(x);
-		progress_line(b->pr, "dmbuild: %s: cannot commit the result to the cache", a->out);
-		goto fail;
+	res->idx = i;
+	res->bytes = bytes;
+	res->n = n;
+	res->nr = nr;
+	res->cached = cached;
+	res->need_write = !st.exists || !digest_eq(ondisk, dg);
+	res->ms = mono_ms() - t0;
+	return OUT_PENDING;
+}
+
+static void
+result_free(struct result *res)
+{
+	free(res->bytes);
+	if (res->nr) {
+		record_free(res->nr);
+		free(res->nr);
 	}
-	x = NULL;
-	if (!st.exists || !digest_eq(ondisk, dg)) {
-		if (fs_write_atomic(a->out, bytes, n)) {
+	memset(res, 0, sizeof(*res));
+}
+
+/* flush: commit a batch of results in one transaction, then write their
+ * files; oc[k] gets each one's outcome.  Runs outside the lock. */
+static void
+flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
+{
+	struct cache_txn *x = NULL;
+	unsigned char kb[16], vb[16];
+	size_t k;
+	int r;
+
+	r = cache_begin(b->c, &x);
+	for (k = 0; k < nb && !r; k++) {
+		struct result *res = &batch[k];
+		struct atom *a = &b->p->atoms[res->idx];
+		struct buf enc = {0};
+		struct digest dg;
+
+		record_encode(res->nr, &enc);
+		cache_digest_key(res->nr->key, kb);
+		cache_digest_key(res->nr->out, vb);
+		r = (!res->cached && cache_cas_put(x, res->bytes, res->n, &dg)) ||
+		    cache_txn_put(x, CACHE_AC, kb, sizeof(kb), vb, sizeof(vb)) ||
+		    cache_txn_put(x, CACHE_ATOMS, a->out, strlen(a->out), enc.data, enc.len);
+		buf_free(&enc);
+	}
+	if (!r) {
+		r = cache_commit(x);
+		x = NULL;
+	}
+	if (x)
+		cache_abort(x);
+	for (k = 0; k < nb; k++) {
+		struct result *res = &batch[k];
+		struct atom *a = &b->p->atoms[res->idx];
+		struct astate *s = &b->st[res->idx];
+		double t0 = mono_ms();
+
+		oc[k] = OUT_FAILED;
+		if (r) {
+			progress_line(b->pr, "dmbuild: %s: cannot commit the result to the cache: %s",
+				a->out, cache_errmsg(b->c));
+		} else if (res->need_write && fs_write_atomic(a->out, res->bytes, res->n)) {
 			progress_line(b->pr, "dmbuild: %s: cannot write: %s", a->out, strerror(errno));
-			goto fail;
+		} else {
+			fs_stamp(a->out, &res->nr->st);
+			s->cur = res->nr->st;
+			s->restamp = 1;
+			s->newrec = res->nr;
+			res->nr = NULL;
+			oc[k] = OUT_BUILT;
 		}
+		pthread_mutex_lock(&b->lock);
+		if (oc[k] == OUT_BUILT) {
+			b->stats[a->stratum].atoms++;
+			b->built++;
+		} else {
+			b->stats[a->stratum].errors++;
+		}
+		b->stats[a->stratum].ms += res->ms + (mono_ms() - t0);
+		pthread_mutex_unlock(&b->lock);
+		result_free(res);
 	}
-	fs_stamp(a->out, &nr->st);
-	s->cur = nr->st;
-	s->restamp = 1;
-	s->newrec = nr;
-	buf_free(&enc);
-	free(bytes);
-	pthread_mutex_lock(&b->lock);
-	b->stats[a->stratum].atoms++;
-	b->stats[a->stratum].ms += mono_ms() - t0;
-	b->built++;
-	pthread_mutex_unlock(&b->lock);
-	return OUT_BUILT;
-fail:
-	buf_free(&enc);
-	free(bytes);
-	record_free(nr);
-	free(nr);
-	pthread_mutex_lock(&b->lock);
-	b->stats[a->stratum].errors++;
-	pthread_mutex_unlock(&b->lock);
-	return OUT_FAILED;
 }
 
 static enum outcome
-run_atom(struct bctx *b, size_t i)
+run_atom(struct bctx *b, size_t i, struct result *res)
 {
 	struct astate *s = &b->st[i];
 
@@ -577,7 +637,7 @@ run_atom(struct bctx *b, size_t i)
 			b->p->atoms[i].out);
 		return OUT_KEPT;
 	default:
-		return build_atom(b, i);
+		return prepare(b, i, res);
 	}
 }
 
@@ -615,6 +675,38 @@ complete(struct bctx *b, size_t i, enum outcome oc)
 	}
 }
 
+/* group_commit: while results are pending and nobody is flushing them,
+ * take them all (up to BUILD_MAX_BATCH) and flush.  Lock held on entry
+ * and exit; released while flushing. */
+static void
+group_commit(struct bctx *b)
+{
+	while (b->npending && !b->committing) {
+		size_t nb = b->npending < BUILD_MAX_BATCH ? b->npending : BUILD_MAX_BATCH, k;
+		struct result *batch = xmalloc(nb * sizeof(*batch));
+		enum outcome *oc = xmalloc(nb * sizeof(*oc));
+		size_t *idx = xmalloc(nb * sizeof(*idx));
+
+		memcpy(batch, b->pending + (b->npending - nb), nb * sizeof(*batch));
+		b->npending -= nb;
+		for (k = 0; k < nb; k++)
+			idx[k] = batch[k].idx;
+		b->committing = 1;
+		pthread_mutex_unlock(&b->lock);
+		flush(b, batch, nb, oc);
+		pthread_mutex_lock(&b->lock);
+		b->committing = 0;
+		for (k = 0; k < nb; k++) {
+			b->running--;
+			complete(b, idx[k], oc[k]);
+		}
+		pthread_cond_broadcast(&b->cond);
+		free(batch);
+		free(oc);
+		free(idx);
+	}
+}
+
 static void *
 worker(void *arg)
 {
@@ -627,14 +719,16 @@ worker(void *arg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_mutex_lock(&b->lock);
 	for (;;) {
+		struct result res = {0};
 		size_t i;
 		enum outcome oc;
 
+		group_commit(b);
 		if (build_interrupted)
 			b->stop = 1;
-		if (b->stop || b->remaining == 0)
+		if ((b->stop && !b->npending) || b->remaining == 0)
 			break;
-		if (b->headready == b->nready) {
+		if (b->stop || b->headready == b->nready) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -649,10 +743,18 @@ worker(void *arg)
 		i = b->ready[b->headready++];
 		b->running++;
 		pthread_mutex_unlock(&b->lock);
-		oc = run_atom(b, i);
+		oc = run_atom(b, i, &res);
 		pthread_mutex_lock(&b->lock);
-		b->running--;
-		complete(b, i, oc);
+		if (oc == OUT_PENDING) {
+			if (b->npending == b->cappending) {
+				b->cappending = b->cappending ? b->cappending * 2 : 64;
+				b->pending = xreallocarray(b->pending, b->cappending, sizeof(*b->pending));
+			}
+			b->pending[b->npending++] = res;
+		} else {
+			b->running--;
+			complete(b, i, oc);
+		}
 		pthread_cond_broadcast(&b->cond);
 	}
 	pthread_cond_broadcast(&b->cond);
@@ -1145,6 +1247,7 @@ out:
 	}
 	strmap_each(b.records, free_record, NULL);
 	strmap_free(b.records);
+	free(b.pending);
 	free(b.st);
 	free(b.ready);
 	pthread_mutex_destroy(&b.lock);

@@ -194,18 +194,15 @@ eval(const struct read *r, const struct key_env *e, int *present)
 	}
 	}
 	if (r->path[0] == '@') {
-		char *full;
-
-		if (!e->elem || !e->elem->path) {
+		/* relative to the element: "@" itself, "@.key...", "@[i]..." */
+		if (!e->elem) {
 			*present = 0;
 			return zero;
 		}
-		if (!e->elem->path[0] && r->path[1] == '.')
-			full = xstrdup(r->path + 2);
+		if (!r->path[1])
+			v = e->elem;
 		else
-			full = xasprintf("%s%s", e->elem->path, r->path + 1);
-		v = val_resolve(e->root, full);
-		free(full);
+			v = val_resolve(e->elem, r->path + (r->path[1] == '.' ? 2 : 1));
 	} else {
 		v = val_resolve(e->root, r->path);
 	}
