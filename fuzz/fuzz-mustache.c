@@ -27,17 +27,25 @@ struct ctx {
 	unsigned long probes, uses;
 };
 
+/* Every list with more than one item holds maps that shadow the list's
+ * own key with an empty list, so nested sections cannot multiply work
+ * without bound: a path enters each such list at most once. */
 static struct val *
-item(const char *name, int n)
+item(const char *name, int ntags)
 {
-	struct val *m = val_new(VAL_MAP), *tags = val_new(VAL_LIST);
+	struct val *m = val_new(VAL_MAP), *tags = val_new(VAL_LIST), *tag;
 	int i;
 
 	val_map_set(m, "name", 4, val_new_str(name, strlen(name)));
-	for (i = 0; i < n; i++)
-		val_list_push(tags, val_new_int(i));
+	val_map_set(m, "items", 5, val_new(VAL_LIST));
+	for (i = 0; i < ntags; i++) {
+		tag = val_new(VAL_MAP);
+		val_map_set(tag, "tag", 3, val_new_int(i));
+		val_map_set(tag, "tags", 4, val_new(VAL_LIST));
+		val_list_push(tags, tag);
+	}
 	val_map_set(m, "tags", 4, tags);
-	val_map_set(m, "ok", 2, val_new_bool(n > 0));
+	val_map_set(m, "ok", 2, val_new_bool(ntags > 0));
 	return m;
 }
 
@@ -45,6 +53,7 @@ static void
 setup(void)
 {
 	struct val *list = val_new(VAL_LIST), *nested = val_new(VAL_MAP);
+	struct val *words = val_new(VAL_LIST);
 	struct diag d = {0};
 	const char *b = "<{{$slot}}default {{name}}{{/slot}}>\n  {{$body}}\n  b\n  {{/body}}\n";
 
@@ -58,6 +67,8 @@ setup(void)
 	val_map_set(root, "nil", 3, val_new(VAL_NULL));
 	val_map_set(root, "empty", 5, val_new(VAL_LIST));
 	val_map_set(root, "dyn", 3, val_new_str("base", 4));
+	val_list_push(words, val_new_str("status", 6));
+	val_map_set(root, "words", 5, words);
 	val_list_push(list, item("Category", 2));
 	val_list_push(list, item("HTTPServer", 0));
 	val_map_set(root, "items", 5, list);

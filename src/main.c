@@ -211,9 +211,11 @@ main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			fputs("\n", stdout);
 			fputs(help_text, stdout);
+			free(args);
 			return 0;
 		} else if (!strcmp(a, "--version")) {
 			printf("dmbuild %s\n", DM_VERSION);
+			free(args);
 			return 0;
 		} else if (!strcmp(a, "-n") || !strcmp(a, "--dry-run")) {
 			o.dry_run = 1;

@@ -35,8 +35,10 @@
  * A struct mst never changes after mst_parse.  All render state (context
  * stack, frames, counters) lives in the mst_render call, so any number of
  * threads may render one tree at once.  Limits: partial/parent nesting
- * MST_MAX_DEPTH, render nesting MST_MAX_NEST, work MST_MAX_STEPS node
- * visits and MST_MAX_OUTPUT bytes per render; exceeding one is DM_EINPUT.
+ * MST_MAX_DEPTH, render nesting MST_MAX_NEST, work MST_MAX_STEPS (node
+ * visits plus context frames searched) and MST_MAX_OUTPUT bytes per
+ * render; exceeding one is DM_EINPUT and leaves the output buffer as it
+ * was.
  *
  * Strings made by case helpers ({{name.snake}}) are temporary values owned
  * by the render; they are never reported to the probe and use hooks.
@@ -883,6 +885,7 @@ lookup(struct render *r, const struct name *nm, struct val **tmp)
 	} else {
 		for (k = r->n; k-- > 0;) {
 			f = r->stack[k];
+			r->steps++;
 			next = val_map_get(f, nm->parts[0].s, nm->parts[0].n);
 			hook_probe(r, f, nm->parts[0].s, nm->parts[0].n, next);
 			if (next) {

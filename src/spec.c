@@ -47,7 +47,7 @@
 
 #include "spec.h"
 
-#define SPEC_MAX_DEPTH 10000
+#define SPEC_MAX_DEPTH 1000
 #define SPEC_ALIAS_BUDGET 1000000
 #define YAML_TAG_PREFIX "tag:yaml.org,2002:"
 

@@ -50,7 +50,9 @@ test_expect_success 'two builds at once: the second waits, nothing is torn' '
 test_expect_success 'SIGINT stops cleanly and keeps finished work' '
 	mkdir int && cd int && gen 1500 1 &&
 	{ "$DMBUILD" -j 1 2>../int.log & pid=$!; } &&
-	sleep 0.3 && kill -INT $pid && { wait $pid; test $? = 1; } &&
+	tries=0 && while [ $(ls out/a 2>/dev/null | wc -l) -lt 20 ] && [ $tries -lt 600 ]; do
+		sleep 0.05; tries=$((tries + 1)); done &&
+	kill -INT $pid && { wait $pid; test $? = 1; } &&
 	grep "interrupted; [0-9]* atoms built, finished work kept" ../int.log &&
 	n=$(ls out/a out/b | wc -l) && test $n -gt 10 &&
 	"$DMBUILD" 2>log2 && cd .. &&
