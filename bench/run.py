@@ -92,8 +92,13 @@ def machine_facts(dmbuild, work):
         pass
     fs = "unknown"
     try:
-        fs = sh(["df", "-T", work]).splitlines()[1].split()[1]
-    except (OSError, subprocess.CalledProcessError, IndexError):
+        dev, fs = sh(["df", "-T", work]).splitlines()[1].split()[:2]
+        if fs == "ext4":
+            name = os.path.basename(dev)
+            jbd = os.listdir("/proc/fs/jbd2") if os.path.isdir("/proc/fs/jbd2") else []
+            fs += " (journal)" if any(j.startswith(name + "-") for j in jbd) \
+                else " (no journal)"
+    except (OSError, subprocess.CalledProcessError, IndexError, ValueError):
         pass
     commit = first_line(["git", "-C", TOP, "rev-parse", "--short", "HEAD"])
     cflags = "unknown"

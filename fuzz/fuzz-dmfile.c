@@ -1,9 +1,6 @@
 /* fuzz-dmfile.c - libFuzzer target for the DMfile reader (dmfile_parse,
- * no project, so no file system access).  Not built by the Makefile:
- *
- *   clang -fsanitize=fuzzer,address,undefined -std=c11 \
- *       -D_POSIX_C_SOURCE=200809L -Isrc fuzz/fuzz-dmfile.c src/dmfile.c \
- *       src/util.c -o fuzz-dmfile && ./fuzz-dmfile -max_total_time=60
+ * no project, so no file system access).  Built by `make fuzz`, run by
+ * `make fuzz-run` (see fuzz/run.sh).
  *
  * Besides memory safety it checks the result contract: errors <=>
  * DM_EINPUT and no result; on success every position points into

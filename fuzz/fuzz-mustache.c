@@ -3,12 +3,8 @@
  * data tree (the outputs must agree) with every hook set: partial and
  * parent names resolve to the template itself (so recursion limits are
  * exercised) except "base", a fixed parent with blocks; the block hook
- * fills "slot".  Not built by the Makefile; build with:
- *
- *   clang -fsanitize=fuzzer,address,undefined -std=c11 \
- *       -D_POSIX_C_SOURCE=200809L -Isrc fuzz/fuzz-mustache.c \
- *       src/mustache.c src/inflect.c src/value.c src/util.c src/hash.c \
- *       -lxxhash
+ * fills "slot".  Built by `make fuzz`, run by `make fuzz-run` (see
+ * fuzz/run.sh).
  */
 #include <stddef.h>
 #include <stdint.h>

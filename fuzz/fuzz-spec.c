@@ -1,11 +1,6 @@
 /* fuzz-spec.c - libFuzzer target for the YAML spec loader: spec_parse on
  * arbitrary bytes, then (on success) freeze, resolve every node's path and
- * free.  Not built by the Makefile; build with:
- *
- *   clang -fsanitize=fuzzer,address -Isrc fuzz/fuzz-spec.c src/value.c \
- *       src/spec.c src/util.c src/hash.c \
- *       $(pkg-config --libs yaml-0.1 libxxhash) \
- *       -D_POSIX_C_SOURCE=200809L -std=c11
+ * free.  Built by `make fuzz`, run by `make fuzz-run` (see fuzz/run.sh).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -24,14 +24,21 @@
 #include "dmfile.h"
 #include "fsio.h"
 #include "graph.h"
+#include "json.h"
 #include "key.h"
 #include "manifest.h"
 #include "mustache.h"
 #include "progress.h"
 #include "project.h"
+#include "qa.h"
+#include "report.h"
+#include "trace.h"
 #include "value.h"
 
 volatile sig_atomic_t build_interrupted;
+
+/* The worker a thread is, for trace events (0: the main thread). */
+static _Thread_local int worker_id;
 
 enum astate_kind {
 	ST_UNNEEDED,
@@ -61,6 +68,8 @@ struct astate {
 	int restamp;           /* rec/newrec stamp must be stored */
 	size_t pending;        /* needed dependencies not yet done */
 	int depfailed;
+	double t0;             /* when a worker took it (trace) */
+	int tid;               /* which worker */
 };
 
 /* A rendered atom waiting for the group commit. */
@@ -90,6 +99,9 @@ struct bctx {
 	struct result *pending; /* rendered, not yet committed */
 	size_t npending, cappending;
 	int committing;         /* a worker is flushing a batch */
+	size_t *checkq;         /* written outputs whose cmd checks are due */
+	size_t ncheckq;
+	struct trace *trace;    /* --trace, or NULL */
 	struct stratum_stats stats[STRATUM_COUNT];
 };
 
@@ -201,6 +213,11 @@ assess(struct bctx *b, size_t i, int upstream)
 	}
 	if (!digest_eq(r->static_key, a->static_key)) {
 		set_why(s, "declaration changed");
+		return ST_STALE;
+	}
+	if (r->flags & (RECORD_CHECKS_PENDING | RECORD_CHECKS_FAILED)) {
+		set_why(s, r->flags & RECORD_CHECKS_FAILED ? "its checks failed last time"
+							   : "its checks did not finish last time");
 		return ST_STALE;
 	}
 	if (upstream) {
@@ -459,6 +476,46 @@ from_action_cache(struct bctx *b, size_t i, struct digest *key, char **bytes, si
 	return 0;
 }
 
+/* trace_checks: one event per check outcome from oc[from..], laid end to
+ * end from t0 (the checks ran one after another). */
+static void
+trace_checks(struct bctx *b, const struct atom *a, const struct check_outcomes *oc, size_t from,
+	double t0, double t1)
+{
+	size_t k, n = oc->n - from;
+	double step = n ? (t1 - t0) / (double)n : 0;
+
+	for (k = from; b->trace && k < oc->n; k++) {
+		struct buf args = {0};
+		char *name = xasprintf("%s %s", oc->v[k].name, a->out);
+
+		buf_printf(&args, "\"outcome\": \"%s\", \"output\": ", oc->v[k].passed ? "pass" : "fail");
+		json_put_str(&args, a->out, strlen(a->out));
+		trace_span(b->trace, name, "QA", worker_id, t0 + step * (double)(k - from),
+			t0 + step * (double)(k - from + 1), args.data);
+		buf_free(&args);
+		free(name);
+	}
+}
+
+/* report_diag: print d's messages above the progress line, then clear d. */
+static void
+report_diag(struct bctx *b, struct diag *d)
+{
+	size_t k;
+
+	for (k = 0; k < d->n; k++) {
+		const struct diag_item *it = &d->items[k];
+
+		if (it->file && it->line > 0)
+			progress_line(b->pr, "dmbuild: %s:%d:%d: %s", it->file, it->line, it->col,
+				it->msg);
+		else
+			progress_line(b->pr, "dmbuild: %s", it->msg);
+	}
+	diag_free(d);
+}
+
 /* prepare: render atom i (or find it in the action cache) and decide
  * what to write.  OUT_PENDING with *res filled when the result must be
  * committed; OUT_FAILED or OUT_CONFLICT otherwise. */
@@ -471,10 +528,11 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	struct buf out = {0};
 	struct readset rs = {0};
 	struct diag d = {0};
+	struct check_outcomes oc = {0};
 	struct digest key, dg, ondisk = {0, 0}, zero = {0, 0};
 	struct fstamp st;
 	char *bytes = NULL;
-	size_t n = 0, k;
+	size_t n = 0;
 	int ours, edited, cached = 0;
 	double t0 = mono_ms();
 
@@ -486,16 +544,7 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	} else {
 		reads_free(&rs);
 		if (render(b, i, &out, &rs, &d)) {
-			for (k = 0; k < d.n; k++) {
-				const struct diag_item *it = &d.items[k];
-
-				if (it->file && it->line > 0)
-					progress_line(b->pr, "dmbuild: %s:%d:%d: %s", it->file, it->line,
-						it->col, it->msg);
-				else
-					progress_line(b->pr, "dmbuild: %s", it->msg);
-			}
-			diag_free(&d);
+			report_diag(b, &d);
 			reads_free(&rs);
 			buf_free(&out);
 			return OUT_FAILED;
@@ -503,6 +552,25 @@ prepare(struct bctx *b, size_t i, struct result *res)
 		key = key_action(a->static_key, &rs);
 		n = out.len;
 		bytes = buf_release(&out);
+	}
+	res->ms = mono_ms() - t0;
+	if (a->nchecks) {
+		double q0 = mono_ms();
+		int bad = qa_check_bytes(b->p, a, bytes, n, &oc, &d) != 0;
+
+		trace_checks(b, a, &oc, 0, q0, mono_ms());
+		report_diag(b, &d);
+		pthread_mutex_lock(&b->lock);
+		b->stats[STRATUM_QA].atoms++;
+		b->stats[STRATUM_QA].ms += mono_ms() - q0;
+		b->stats[STRATUM_QA].errors += bad;
+		pthread_mutex_unlock(&b->lock);
+		if (bad) {
+			check_outcomes_free(&oc);
+			free(bytes);
+			reads_free(&rs);
+			return OUT_FAILED;
+		}
 	}
 	dg = hash_bytes(bytes, n);
 	fs_stamp(a->out, &st);
@@ -522,6 +590,7 @@ prepare(struct bctx *b, size_t i, struct result *res)
 			a->out);
 		free(bytes);
 		reads_free(&rs);
+		check_outcomes_free(&oc);
 		return OUT_CONFLICT;
 	}
 	nr = xcalloc(1, sizeof(*nr));
@@ -537,13 +606,16 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	nr->reason = xstrdup(s->why ? s->why : "");
 	nr->origin = origin_of(a);
 	nr->reads = rs;
+	nr->checks = check_outcomes_text(&oc);
+	check_outcomes_free(&oc);
+	if (a->has_cmd)
+		nr->flags |= RECORD_CHECKS_PENDING;
 	res->idx = i;
 	res->bytes = bytes;
 	res->n = n;
 	res->nr = nr;
 	res->cached = cached;
 	res->need_write = !st.exists || !digest_eq(ondisk, dg);
-	res->ms = mono_ms() - t0;
 	return OUT_PENDING;
 }
 
@@ -556,6 +628,38 @@ result_free(struct result *res)
 		free(res->nr);
 	}
 	memset(res, 0, sizeof(*res));
+}
+
+/* run_cmds: the cmd checks of a written output; their outcomes join the
+ * record, whose flags say whether they passed (the record is stored again
+ * with the stamps at the end of the build).  0 if they passed. */
+static int
+run_cmds(struct bctx *b, const struct atom *a, struct record *nr)
+{
+	struct check_outcomes oc = {0};
+	struct diag d = {0};
+	double q0 = mono_ms();
+	char *more;
+	size_t from;
+	int bad;
+
+	check_outcomes_parse(nr->checks, &oc);
+	from = oc.n;
+	bad = qa_check_cmds(b->p, a, &oc, &d) != 0;
+	trace_checks(b, a, &oc, from, q0, mono_ms());
+	report_diag(b, &d);
+	more = check_outcomes_text(&oc);
+	free(nr->checks);
+	nr->checks = more;
+	check_outcomes_free(&oc);
+	nr->flags &= ~RECORD_CHECKS_PENDING;
+	if (bad)
+		nr->flags |= RECORD_CHECKS_FAILED;
+	pthread_mutex_lock(&b->lock);
+	b->stats[STRATUM_QA].ms += mono_ms() - q0;
+	b->stats[STRATUM_QA].errors += bad;
+	pthread_mutex_unlock(&b->lock);
+	return bad;
 }
 
 /* flush: commit a batch of results in one transaction, then write their
@@ -605,9 +709,9 @@ flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 			fs_stamp(a->out, &res->nr->st);
 			s->cur = res->nr->st;
 			s->restamp = 1;
+			oc[k] = OUT_BUILT;
 			s->newrec = res->nr;
 			res->nr = NULL;
-			oc[k] = OUT_BUILT;
 		}
 		pthread_mutex_lock(&b->lock);
 		if (oc[k] == OUT_BUILT) {
@@ -616,6 +720,7 @@ flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 		} else {
 			b->stats[a->stratum].errors++;
 		}
+
 		b->stats[a->stratum].ms += res->ms + (mono_ms() - t0);
 		pthread_mutex_unlock(&b->lock);
 		result_free(res);
@@ -650,6 +755,18 @@ complete(struct bctx *b, size_t i, enum outcome oc)
 
 	b->st[i].outcome = oc;
 	b->remaining--;
+	if (b->trace && oc != OUT_DEPFAILED && oc != OUT_UPTODATE) {
+		static const char *names[] = {"pending", "up to date", "built", "kept", "conflict",
+			"failed", "dependency failed"};
+		const struct atom *a = &b->p->atoms[i];
+		struct buf args = {0};
+
+		buf_printf(&args, "\"outcome\": \"%s\", \"why\": ", names[oc]);
+		json_put_str(&args, b->st[i].why ? b->st[i].why : "", b->st[i].why ? strlen(b->st[i].why) : 0);
+		trace_span(b->trace, a->out, stratum_name(a->stratum), b->st[i].tid, b->st[i].t0,
+			mono_ms(), args.data);
+		buf_free(&args);
+	}
 	if (oc == OUT_FAILED)
 		b->failures++;
 	else if (oc == OUT_CONFLICT)
@@ -697,6 +814,10 @@ group_commit(struct bctx *b)
 		pthread_mutex_lock(&b->lock);
 		b->committing = 0;
 		for (k = 0; k < nb; k++) {
+			if (oc[k] == OUT_BUILT && b->p->atoms[idx[k]].has_cmd) {
+				b->checkq[b->ncheckq++] = idx[k];
+				continue;
+			}
 			b->running--;
 			complete(b, idx[k], oc[k]);
 		}
@@ -707,12 +828,18 @@ group_commit(struct bctx *b)
 	}
 }
 
+struct worker_arg {
+	struct bctx *b;
+	int id;
+};
+
 static void *
 worker(void *arg)
 {
-	struct bctx *b = arg;
+	struct bctx *b = ((struct worker_arg *)arg)->b;
 	sigset_t set;
 
+	worker_id = ((struct worker_arg *)arg)->id;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -726,7 +853,19 @@ worker(void *arg)
 		group_commit(b);
 		if (build_interrupted)
 			b->stop = 1;
-		if ((b->stop && !b->npending) || b->remaining == 0)
+		if (b->ncheckq) {
+			/* Checks of written outputs first, even when stopping: the
+			 * output is in place and its record must say how they went. */
+			i = b->checkq[--b->ncheckq];
+			pthread_mutex_unlock(&b->lock);
+			oc = run_cmds(b, &b->p->atoms[i], b->st[i].newrec) ? OUT_FAILED : OUT_BUILT;
+			pthread_mutex_lock(&b->lock);
+			b->running--;
+			complete(b, i, oc);
+			pthread_cond_broadcast(&b->cond);
+			continue;
+		}
+		if ((b->stop && !b->npending && !b->committing) || b->remaining == 0)
 			break;
 		if (b->stop || b->headready == b->nready) {
 			struct timespec ts;
@@ -742,6 +881,8 @@ worker(void *arg)
 		}
 		i = b->ready[b->headready++];
 		b->running++;
+		b->st[i].t0 = mono_ms();
+		b->st[i].tid = worker_id;
 		pthread_mutex_unlock(&b->lock);
 		oc = run_atom(b, i, &res);
 		pthread_mutex_lock(&b->lock);
@@ -1126,6 +1267,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 {
 	struct bctx b = {0};
 	size_t *order, i, k, nwork = 0;
+	struct worker_arg *wa;
 	pthread_t *th;
 	int jobs = o->jobs > 0 ? o->jobs : 1, status = 0;
 	struct record **final;
@@ -1136,6 +1278,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	b.st = xcalloc(p->natoms ? p->natoms : 1, sizeof(*b.st));
 	b.records = strmap_new();
 	b.ready = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*b.ready));
+	b.checkq = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*b.checkq));
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_cond_init(&b.cond, NULL);
 	cache_each(c, CACHE_ATOMS, load_record, &b);
@@ -1177,6 +1320,8 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	}
 	free(order);
 	sweep_temps(&b);
+	if (o->trace)
+		b.trace = trace_new();
 	b.pr = progress_new(stderr, nwork);
 	for (i = 0; i < p->natoms; i++) {
 		size_t nd;
@@ -1195,12 +1340,17 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	if (jobs > 256)
 		jobs = 256;
 	th = xcalloc((size_t)jobs, sizeof(*th));
-	for (k = 0; k < (size_t)jobs; k++)
-		if (pthread_create(&th[k], NULL, worker, &b) != 0)
+	wa = xcalloc((size_t)jobs, sizeof(*wa));
+	for (k = 0; k < (size_t)jobs; k++) {
+		wa[k].b = &b;
+		wa[k].id = (int)k + 1;
+		if (pthread_create(&th[k], NULL, worker, &wa[k]) != 0)
 			fatal("cannot start a worker thread");
+	}
 	for (k = 0; k < (size_t)jobs; k++)
 		pthread_join(th[k], NULL);
 	free(th);
+	free(wa);
 	progress_done(b.pr);
 	store_stamps(&b);
 	if (!o->ntargets && !build_interrupted)
@@ -1212,6 +1362,19 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		fprintf(stderr, "dmbuild: cannot write generation_manifest.json: %s\n",
 			strerror(errno));
 		b.failures++;
+	}
+	if (!o->ntargets && !build_interrupted) {
+		struct run_summary sum;
+
+		if (report_write(p, final, b.stats, b.failures, c, &sum) != 0)
+			fprintf(stderr, "dmbuild: cannot write %s/quality.json: %s\n", REPORT_DIR,
+				strerror(errno));
+		else if (sum.missing)
+			fprintf(stderr,
+				"dmbuild: %zu contract item%s not matched (semantic compliance %.2f, "
+				"relaxed %.2f; see %s/contracts.txt)\n",
+				sum.missing, sum.missing == 1 ? "" : "s", sum.semantic, sum.relaxed,
+				REPORT_DIR);
 	}
 	free(final);
 	cache_sync(c);
@@ -1231,6 +1394,12 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	}
 	if (!status && !o->ntargets && !b.kept)
 		write_stamp(&b);
+	if (b.trace && trace_write(b.trace, o->trace) != 0) {
+		fprintf(stderr, "dmbuild: cannot write the trace to %s: %s\n", o->trace,
+			strerror(errno));
+		status = status ? status : 1;
+	}
+	trace_free(b.trace);
 	if (b.built || status)
 		progress_table(stderr, b.stats);
 	else
@@ -1248,6 +1417,7 @@ out:
 	strmap_each(b.records, free_record, NULL);
 	strmap_free(b.records);
 	free(b.pending);
+	free(b.checkq);
 	free(b.st);
 	free(b.ready);
 	pthread_mutex_destroy(&b.lock);

@@ -31,6 +31,7 @@ struct build_opts {
 	int force;      /* overwrite outputs edited by hand */
 	const char *dmfile;
 	const char *stdlib;
+	const char *trace; /* --trace FILE, or NULL */
 	char **targets; /* outputs to build (with what they come after); none: all */
 	size_t ntargets;
 };

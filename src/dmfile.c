@@ -74,6 +74,8 @@ static const struct rule grammar[] = {
 	{"atom", "after", G_PROP, G_REPEAT, NULL, NULL, NULL},
 	{"atom", "check", G_PROP, G_REPEAT, NULL, NULL, NULL},
 	{"atom", "pattern", G_PROP, 0, NULL, NULL, NULL},
+	{"atom", "suite", G_PROP, 0, NULL, NULL, NULL},
+	{"atom", "timeout", G_PROP, 0, NULL, NULL, NULL},
 	{"atom", "slot", G_DECL, G_IDENT | G_UNIQUE, NULL, "NAME", "a slot name"},
 	{"slot", "pattern", G_PROP, 0, NULL, NULL, NULL},
 	{"slot", "prompt", G_PROP, G_REQUIRED, NULL, NULL, NULL},

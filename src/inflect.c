@@ -181,7 +181,7 @@ join_words(const char *s, size_t n, int sep, enum helper h, struct buf *out)
 static int
 word_eq(const char *lw, size_t n, const char *w)
 {
-	return strlen(w) == n && memcmp(lw, w, n) == 0;
+	return n > 0 && lw[0] == w[0] && strlen(w) == n && memcmp(lw, w, n) == 0;
 }
 
 static int

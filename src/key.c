@@ -272,7 +272,7 @@ record_encode(const struct record *r, struct buf *out)
 {
 	size_t i;
 
-	buf_addc(out, 1);
+	buf_addc(out, 2);
 	put_digest(out, r->static_key);
 	put_digest(out, r->key);
 	put_digest(out, r->out);
@@ -289,6 +289,7 @@ record_encode(const struct record *r, struct buf *out)
 	buf_put_str(out, r->tmpl);
 	buf_put_str(out, r->reason);
 	buf_put_str(out, r->origin);
+	buf_put_str(out, r->checks);
 	buf_put_u32(out, (uint32_t)r->reads.n);
 	for (i = 0; i < r->reads.n; i++) {
 		buf_addc(out, r->reads.r[i].kind);
@@ -313,11 +314,13 @@ record_decode(const void *p, size_t n, struct record *r)
 	struct cursor c = {p, n, 0, 0};
 	const unsigned char *v;
 	uint32_t i, nreads;
+	int ver;
 
 	memset(r, 0, sizeof(*r));
 	v = cur_take(&c, 1);
-	if (!v || *v != 1)
+	if (!v || (*v != 1 && *v != 2)) /* 1: before check outcomes */
 		return -1;
+	ver = *v;
 	r->static_key = get_digest(&c);
 	r->key = get_digest(&c);
 	r->out = get_digest(&c);
@@ -335,6 +338,7 @@ record_decode(const void *p, size_t n, struct record *r)
 	r->tmpl = cur_str(&c);
 	r->reason = cur_str(&c);
 	r->origin = cur_str(&c);
+	r->checks = ver >= 2 ? cur_str(&c) : xstrdup("");
 	nreads = cur_u32(&c);
 	if (c.bad || nreads > (c.n - c.off) / 21) {
 		record_free(r);
@@ -365,6 +369,7 @@ record_free(struct record *r)
 	free(r->tmpl);
 	free(r->reason);
 	free(r->origin);
+	free(r->checks);
 	reads_free(&r->reads);
 	memset(r, 0, sizeof(*r));
 }

@@ -19,8 +19,8 @@
  * key changed, or some read now evaluates to another digest.
  *
  * Record layout (CACHE_ATOMS value), little-endian, version byte first:
- *   u8 1 | digest static, key, out, prev | stamp | i64 built_ns |
- *   u32 stratum | u32 flags | str version, tmpl, reason, origin |
+ *   u8 2 | digest static, key, out, prev | stamp | i64 built_ns |
+ *   u32 stratum | u32 flags | str version, tmpl, reason, origin, checks |
  *   u32 nreads | nreads * (u8 kind | str path | digest)
  * where str = u32 length + bytes, digest = 2 * u64, stamp = i64 mtime_ns,
  * i64 size, u64 ino, u64 dev, u8 exists.  out is the digest of the bytes
@@ -56,10 +56,13 @@ struct record {
 	int64_t built_ns;
 	uint32_t stratum, flags;
 	char *version, *tmpl, *reason, *origin;
+	char *checks; /* check outcomes, qa.h's text form */
 	struct readset reads;
 };
 
 #define RECORD_DEGRADED 1u
+#define RECORD_CHECKS_PENDING 2u /* cmd checks had not run when committed */
+#define RECORD_CHECKS_FAILED 4u
 
 /* Recording, for the Mustache hooks of one atom's render. */
 struct recorder {
@@ -100,7 +103,8 @@ struct digest key_candidate(const struct record *r, const struct key_env *e);
 void key_refresh(const struct record *r, const struct key_env *e, struct readset *out);
 
 void record_encode(const struct record *r, struct buf *out);
-/* record_decode: 0, or -1 if p is not a record of this version. */
+/* record_decode: 0, or -1 if p is not a record (version 1 records, from
+ * before check outcomes, read with empty outcomes). */
 int record_decode(const void *p, size_t n, struct record *r);
 void record_free(struct record *r);
 

@@ -18,14 +18,16 @@
 #include "build.h"
 #include "cache.h"
 #include "fsio.h"
+#include "gate.h"
 #include "project.h"
 #include "tool.h"
 #include "util.h"
 
 static const char usage_text[] =
 	"usage: dmbuild [-C DIR] [-f DMFILE] [-j N] [-k N] [-n] [-v] [--force]\n"
-	"               [--mode=safe|hybrid|research] [TARGET...]\n"
+	"               [--mode=safe|hybrid|research] [--trace FILE] [TARGET...]\n"
 	"       dmbuild explain PATH | clean [--force] | graph | render TEMPLATE [DATA]\n"
+	"       dmbuild gate --env ENV [--rules FILE]\n"
 	"       dmbuild --version | --help\n";
 
 static const char help_text[] =
@@ -39,6 +41,7 @@ static const char help_text[] =
 	"  -n               dry run: print the plan (waves, each stale atom and why)\n"
 	"  -v               verbose: say why each atom is built\n"
 	"  --force          overwrite outputs that were edited by hand\n"
+	"  --trace FILE     write a Chrome trace-event JSON of the build (Perfetto)\n"
 	"  --mode=MODE      safe, hybrid or research (overrides the DMfile's mode;\n"
 	"                   TEMPLATE atoms build the same in every mode)\n"
 	"  --version        print the version\n"
@@ -50,6 +53,9 @@ static const char help_text[] =
 	"  clean            remove the outputs dmbuild wrote (edited ones are kept\n"
 	"                   unless --force) and the manifest\n"
 	"  graph            print the atom graph in Graphviz dot\n"
+	"  gate --env ENV [--rules FILE]\n"
+	"                   hold the last build's quality report to the policy for\n"
+	"                   ENV (rules/gate.yaml of the project, else the installed one)\n"
 	"  render TEMPLATE [DATA]\n"
 	"                   render one Mustache template with YAML or JSON data;\n"
 	"                   partials are looked up beside the template\n"
@@ -186,10 +192,11 @@ int
 main(int argc, char **argv)
 {
 	struct build_opts o = {0};
-	const char *dir = NULL, *cmd = NULL, *mode = NULL;
+	const char *dir = NULL, *cmd = NULL, *mode = NULL, *env = NULL, *rules = NULL;
 	char **args = xcalloc((size_t)argc + 1, sizeof(*args));
 	size_t nargs = 0;
 	char *data, *stdlib;
+	const char *datadir_path;
 	struct sigaction sa;
 	int i, status, optend = 0;
 	long cpus;
@@ -227,6 +234,21 @@ main(int argc, char **argv)
 			mode = a + 7;
 			if (strcmp(mode, "safe") && strcmp(mode, "hybrid") && strcmp(mode, "research"))
 				fatal("--mode: expected safe, hybrid or research, found '%s'", mode);
+		} else if (!strncmp(a, "--trace=", 8)) {
+			o.trace = a + 8;
+		} else if (!strncmp(a, "--env=", 6)) {
+			env = a + 6;
+		} else if (!strncmp(a, "--rules=", 8)) {
+			rules = a + 8;
+		} else if (!strcmp(a, "--trace") || !strcmp(a, "--env") || !strcmp(a, "--rules")) {
+			if (++i >= argc)
+				fatal("%s needs a value", a);
+			if (!strcmp(a, "--trace"))
+				o.trace = argv[i];
+			else if (!strcmp(a, "--env"))
+				env = argv[i];
+			else
+				rules = argv[i];
 		} else if (!strcmp(a, "--mode")) {
 			if (++i >= argc)
 				fatal("--mode needs a value");
@@ -253,7 +275,8 @@ main(int argc, char **argv)
 	}
 	(void)mode;
 	if (nargs && (!strcmp(args[0], "explain") || !strcmp(args[0], "clean") ||
-			     !strcmp(args[0], "graph") || !strcmp(args[0], "render")))
+			     !strcmp(args[0], "graph") || !strcmp(args[0], "render") ||
+			     !strcmp(args[0], "gate")))
 		cmd = args[0];
 	if (cmd && !strcmp(cmd, "render")) {
 		if (nargs < 2 || nargs > 3)
@@ -266,7 +289,7 @@ main(int argc, char **argv)
 		fatal("-C %s: %s", dir, strerror(errno));
 	data = datadir();
 	stdlib = xasprintf("%s/stdlib-templates", data);
-	free(data);
+	datadir_path = data;
 	o.stdlib = stdlib;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -285,6 +308,24 @@ main(int argc, char **argv)
 		status = tool_explain(p, c, args[1]);
 		project_free(p);
 		cache_close(c);
+	} else if (cmd && !strcmp(cmd, "gate")) {
+		struct cache *c;
+		char *deflt = NULL;
+		struct stat st;
+
+		if (nargs != 1 || !env)
+			fatal("usage: dmbuild gate --env ENV [--rules FILE]");
+		if (!rules) {
+			if (stat("rules/gate.yaml", &st) == 0)
+				rules = "rules/gate.yaml";
+			else
+				rules = deflt = xasprintf("%s/rules/gate.yaml", datadir_path);
+		}
+		lock_project();
+		c = open_cache();
+		status = gate_run(c, env, rules);
+		cache_close(c);
+		free(deflt);
 	} else if (cmd && !strcmp(cmd, "graph")) {
 		struct project *p;
 
@@ -321,6 +362,7 @@ main(int argc, char **argv)
 		cache_close(c);
 	}
 	free(stdlib);
+	free(data);
 	free(args);
 	return status;
 }

@@ -43,6 +43,7 @@
  * Strings made by case helpers ({{name.snake}}) are temporary values owned
  * by the render; they are never reported to the probe and use hooks.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 

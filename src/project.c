@@ -17,6 +17,7 @@
 #include "key.h"
 #include "mustache.h"
 #include "project.h"
+#include "qa.h"
 #include "spec.h"
 #include "value.h"
 
@@ -549,6 +550,23 @@ project_load(const char *dmfile, const char *stdlib, struct project **out, struc
 			expand(&L, &p->df->decls[i]);
 	if (!d->nerrors)
 		resolve_after(&L);
+	if (!d->nerrors)
+		qa_load(p, &p->qa, d);
+	/* Checks: the atoms of one declaration are contiguous; report a bad
+	 * check once, for the first of them. */
+	for (i = 0; i < p->natoms && !d->nerrors; i++) {
+		struct atom *a = &p->atoms[i];
+		struct diag quiet = {0};
+		int first = i == 0 || p->atoms[i - 1].decl != a->decl;
+		size_t k;
+
+		if (qa_parse_checks(p, a, &a->checks, &a->nchecks, first ? d : &quiet) && !first)
+			diag_add(d, NULL, 0, 0, "%s: bad check", a->out);
+		diag_free(&quiet);
+		for (k = 0; k < a->nchecks; k++)
+			if (a->checks[k].kind == CHECK_CMD)
+				a->has_cmd = 1;
+	}
 	for (i = 0; i < L.nafter; i++)
 		free(L.after[i].name);
 	free(L.after);
@@ -577,6 +595,7 @@ project_free(struct project *p)
 		free(p->atoms[i].out);
 		free(p->atoms[i].tmpl);
 		free(p->atoms[i].slots);
+		qa_checks_free(p->atoms[i].checks, p->atoms[i].nchecks);
 		frame_free(&p->atoms[i]);
 	}
 	free(p->atoms);
@@ -595,6 +614,7 @@ project_free(struct project *p)
 	strmap_free(p->outs);
 	strmap_free(p->filemap);
 	graph_free(p->graph);
+	qa_free(p->qa);
 	val_free(p->spec);
 	dmfile_free(p->df);
 	free(p->root);

@@ -31,6 +31,8 @@ struct dm_decl;
 struct val;
 struct mst;
 struct graph;
+struct check;
+struct qa;
 
 /* Output paths are cache keys; LMDB keys hold at most 511 bytes. */
 #define PROJECT_MAX_PATH 400
@@ -60,6 +62,9 @@ struct atom {
 	size_t nslots;
 	enum stratum stratum;
 	struct digest static_key; /* version, declaration, element identity */
+	struct check *checks;     /* parsed "check" lines (qa.h) */
+	size_t nchecks;
+	int has_cmd;              /* some check is cmd: (runs after the write) */
 };
 
 /* A file read by templates: a template, a partial, or a miss. */
@@ -90,6 +95,7 @@ struct project {
 	size_t natoms;
 	struct strmap *outs; /* output path -> atom index + 1 */
 	struct graph *graph; /* edges from after */
+	struct qa *qa;       /* contracts */
 	pthread_mutex_t lock; /* guards files and filemap */
 	struct strmap *filemap; /* path -> struct pfile */
 	struct pfile **files;

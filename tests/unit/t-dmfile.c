@@ -318,11 +318,11 @@ test_errors(void)
 		"", "the same slot name in two atoms is fine");
 	err_is("atom a\n    template = t\n    temp late = x\n",
 		"DMfile:3:5: unknown property 'temp' in atom; expected foreach, template, with, "
-		"after, check, pattern or slot\n",
+		"after, check, pattern, suite, timeout or slot\n",
 		"unknown word in atom");
 	err_is("atom a\n    template = t\n    stdlib = x\n",
 		"DMfile:3:5: unknown property 'stdlib' in atom; expected foreach, template, with, "
-		"after, check or pattern\n",
+		"after, check, pattern, suite or timeout\n",
 		"unknown property in atom");
 	err_is("atom a\n  template = t\n  slot s\n    prompt = p\n    foreach = x\n",
 		"DMfile:5:5: unknown property 'foreach' in slot; expected pattern, prompt or check\n",
@@ -333,11 +333,11 @@ test_errors(void)
 		"unknown property in contract");
 	err_is("atom a\n  template = t\n  atom b\n",
 		"DMfile:3:3: unknown property 'atom' in atom; expected foreach, template, with, "
-		"after, check, pattern or slot\n",
+		"after, check, pattern, suite, timeout or slot\n",
 		"atom nested in atom");
 	err_is("atom a\n  template = t\n  include x.dm\n",
 		"DMfile:3:3: unknown property 'include' in atom; expected foreach, template, with, "
-		"after, check, pattern or slot\n",
+		"after, check, pattern, suite, timeout or slot\n",
 		"include inside a declaration");
 	err_is("atom a\n    template x.mustache\n",
 		"DMfile:2:14: expected '=' after 'template', found 'x.mustache'\n"
@@ -387,7 +387,7 @@ test_indentation(void)
 	err_is("atom a\n  template = t\n  slot s\n  prompt = p\n",
 		"DMfile:3:3: slot 's' has no prompt; expected a line 'prompt = ...' under it\n"
 		"DMfile:4:3: unknown property 'prompt' in atom; expected foreach, template, with, "
-		"after, check or pattern\n",
+		"after, check, pattern, suite or timeout\n",
 		"slot property not indented under the slot");
 	err_is("atom a\n\ttemplate = t\n",
 		"DMfile:2:1: tab in indentation; expected spaces\n"
@@ -731,7 +731,7 @@ test_includes(void)
 	got = diag_text(&d);
 	is_str(got,
 		"proj/sub/err.dm:2:3: unknown property 'templat' in atom; expected foreach, "
-		"template, with, after, check or pattern\n"
+		"template, with, after, check, pattern, suite or timeout\n"
 		"proj/sub/err.dm:1:1: atom 'e' has no template; expected a line 'template = ...' "
 		"under it\n"
 		"proj/DMfile:2:8: expected safe, hybrid or research, found 'x'\n",
@@ -788,7 +788,7 @@ test_many_errors(void)
 	       "mode = safe\n",
 		"DMfile:2:8: expected safe, hybrid or research, found 'turbo'\n"
 		"DMfile:5:5: unknown property 'colour' in atom; expected foreach, template, with, "
-		"after, check or pattern\n"
+		"after, check, pattern, suite or timeout\n"
 		"DMfile:6:3: bad indentation: expected 4 spaces (as on line 4), found 2\n"
 		"DMfile:7:10: expected a slot name (letters, digits and '_', not starting with a "
 		"digit), found '9'\n"

@@ -152,6 +152,14 @@ test_core(void)
 		"{\"l\": [1, \"&\", 2.5]}", "(1)(&amp;)(2.5)");
 	check("nested lists through {{#.}}", "{{#l}}[{{#.}}{{.}}{{/.}}]{{/l}}", NULL,
 		"{\"l\": [[1, 2], [3]]}", "[12][3]");
+	check("case helpers on names, chained and on the implicit iterator",
+		"{{n.snake}} {{n.camel}} {{n.plural.kebab}} {{#l}}{{.pascal}},{{/l}}", NULL,
+		"{\"n\": \"OrderLine\", \"l\": [\"http_server\", \"v2 api\"]}",
+		"order_line orderLine order-lines HttpServer,V2Api,");
+	check("helpers apply to strings only; map keys win", "[{{m.snake}}|{{n.snake}}|{{s.nope}}]",
+		NULL, "{\"m\": {\"snake\": \"key\"}, \"n\": 5, \"s\": \"x\"}", "[key||]");
+	check("a helper result can open a section", "{{#e.plural}}<{{.}}>{{/e.plural}}", NULL,
+		"{\"e\": \"Box\"}", "<Boxes>");
 	check("a map section pushes the map", "{{#m}}{{x}}-{{y}}{{/m}}", NULL,
 		"{\"m\": {\"x\": 1}, \"y\": 2}", "1-2");
 	check("falsey sections: false, null, empty list, empty string",

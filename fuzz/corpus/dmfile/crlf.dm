@@ -1,0 +1,4 @@
+spec = s.yaml
+atom a.txt
+  template = t.mustache
+  check = no-markers
