@@ -154,6 +154,13 @@ test_expect_success 'gate: dev passes with warnings, staging and production fail
 	grep "gate staging: FAILED (1 clause)" g
 '
 
+test_expect_success 'gate: dev fails when even relaxed compliance is under 0.7' '
+	project "$atoms$contract" && rules &&
+	printf "class Other:\n    pass\n" >t/model.py.mustache && dm &&
+	test_expect_code 1 "$DMBUILD" gate --env dev --rules rules.yaml >g && cat g &&
+	grep "FAIL ir_compliance_relaxed = 0 (needs >= 0.7)" g && grep "gate dev: FAILED (1 clause)" g
+'
+
 test_expect_success 'gate: production fails on a critical failure in the last runs' '
 	project "$atoms    check = cmd:python3 -m py_compile {{out}}\n    suite = smoke\n$contract" &&
 	rules && dm &&
