@@ -233,7 +233,8 @@ add_excerpt(struct buf *b, const char *src, size_t len, size_t at)
 }
 
 /* add_token: src[start, end) quoted, cut at the end of its first line and
- * at about TOKEN_MAX bytes; "end of input" when empty at the end. */
+ * at about TOKEN_MAX bytes.  An empty range quotes the word at start, or
+ * says "end of input". */
 static void
 add_token(struct buf *b, const char *src, size_t len, size_t start, size_t end)
 {
@@ -242,8 +243,13 @@ add_token(struct buf *b, const char *src, size_t len, size_t start, size_t end)
 	if (end > len)
 		end = len;
 	if (start >= end) {
-		buf_adds(b, start >= len ? "end of input" : "text");
-		return;
+		for (end = start; end < len && end - start < TOKEN_MAX; end++)
+			if (src[end] == ' ' || src[end] == '\t' || src[end] == '\n' || src[end] == '\r')
+				break;
+		if (start >= end) {
+			buf_adds(b, start >= len ? "end of input" : "white space");
+			return;
+		}
 	}
 	stop = start;
 	while (stop < end && src[stop] != '\n' && src[stop] != '\r' && stop - start < TOKEN_MAX)
@@ -379,16 +385,19 @@ word_at(const char *src, size_t len, size_t off)
 	return i - off;
 }
 
-/* pred_offset: where "#NAME" appears in pattern i, for error positions. */
-static size_t
-pred_offset(const TSQuery *q, uint32_t i, const char *src, size_t len, const char *pname)
+/* pred_find: move *off to where "#NAME" next appears in src, for error
+ * positions; 0 (and *off unchanged) when it does not. */
+static int
+pred_find(const char *src, size_t len, size_t *off, const char *pname)
 {
-	size_t off = ts_query_start_byte_for_pattern(q, i), n = strlen(pname);
+	size_t i, n = strlen(pname);
 
-	for (; off + n < len; off++)
-		if (src[off] == '#' && memcmp(src + off + 1, pname, n) == 0)
-			return off;
-	return ts_query_start_byte_for_pattern(q, i);
+	for (i = *off; i + n < len; i++)
+		if (src[i] == '#' && memcmp(src + i + 1, pname, n) == 0) {
+			*off = i;
+			return 1;
+		}
+	return 0;
 }
 
 static void
@@ -428,9 +437,11 @@ struct qctx {
 };
 
 /* parse_pred: one predicate, steps s[0..n) (the name, then its
- * arguments, without the Done step) of pattern pat, into p. */
+ * arguments, without the Done step) of pattern pat, into p.  *from is
+ * where to look for its text in the query; it moves past it. */
 static int
-parse_pred(struct qctx *x, uint32_t pat, const TSQueryPredicateStep *s, uint32_t n, struct pred *p)
+parse_pred(struct qctx *x, uint32_t pat, const TSQueryPredicateStep *s, uint32_t n, struct pred *p,
+	size_t *from)
 {
 	const TSQuery *q = x->tq->q;
 	uint32_t l, i;
@@ -448,7 +459,9 @@ parse_pred(struct qctx *x, uint32_t pat, const TSQueryPredicateStep *s, uint32_t
 		return DM_EINPUT;
 	}
 	pname = ts_query_string_value_for_id(q, s[0].value_id, &l);
-	off = pred_offset(q, pat, x->src, x->len, pname);
+	off = *from;
+	if (pred_find(x->src, x->len, &off, pname))
+		*from = off + 1;
 	if (strcmp(pname, "eq?") == 0)
 		p->op = PRED_EQ;
 	else if (strcmp(pname, "not-eq?") == 0)
@@ -531,6 +544,7 @@ parse_preds(struct qctx *x, uint32_t pat)
 	struct treesit_query *tq = x->tq;
 	const TSQueryPredicateStep *s;
 	uint32_t n, i, start, cap = 0;
+	size_t from = ts_query_start_byte_for_pattern(tq->q, pat);
 	int rc = 0;
 
 	s = ts_query_predicates_for_pattern(tq->q, pat, &n);
@@ -544,7 +558,7 @@ parse_preds(struct qctx *x, uint32_t pat)
 				tq->preds[pat] = xreallocarray(tq->preds[pat], cap, sizeof *p);
 			}
 			p = &tq->preds[pat][tq->npreds[pat]++];
-			if (parse_pred(x, pat, s + start, i - start, p) < 0)
+			if (parse_pred(x, pat, s + start, i - start, p, &from) < 0)
 				rc = DM_EINPUT;
 		}
 		start = i + 1;

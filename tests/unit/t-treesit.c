@@ -457,6 +457,11 @@ test_query_errors(void)
 	query_error_case("bad regex", "python", 1, "((identifier) @x (#match? @x \"a(\"))", 1, 19,
 		"query: #match?: bad regular expression \"a(\": Unmatched ( or \\(\n"
 		"  ((identifier) @x (#match? @x \"a(\"))\n                    ^");
+	query_error_case("the second of two #match?", "python", 1,
+		"((identifier) @x (#match? @x \"a\") (#match? @x \"b(\"))", 1, 36,
+		"query: #match?: bad regular expression \"b(\": Unmatched ( or \\(\n"
+		"  ((identifier) @x (#match? @x \"a\") (#match? @x \"b(\"))\n"
+		"                                     ^");
 	query_error_case("#eq? arity", "python", 1, "((identifier) @x (#eq? @x))", 1, 19,
 		"query: #eq? takes 2 arguments (@capture, then a string or @capture), not 1\n"
 		"  ((identifier) @x (#eq? @x))\n                    ^");
