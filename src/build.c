@@ -23,16 +23,20 @@
 #include "cache.h"
 #include "dmfile.h"
 #include "fsio.h"
+#include "fill.h"
 #include "graph.h"
 #include "json.h"
 #include "key.h"
+#include "lock.h"
 #include "manifest.h"
 #include "mustache.h"
 #include "progress.h"
 #include "project.h"
 #include "qa.h"
 #include "report.h"
+#include "slot.h"
 #include "trace.h"
+#include "treesit.h"
 #include "value.h"
 
 volatile sig_atomic_t build_interrupted;
@@ -55,7 +59,8 @@ enum outcome {
 	OUT_KEPT,
 	OUT_CONFLICT,
 	OUT_FAILED,
-	OUT_DEPFAILED
+	OUT_DEPFAILED,
+	OUT_WAITING /* an LLM atom parked until its fills arrive */
 };
 
 struct astate {
@@ -70,6 +75,14 @@ struct astate {
 	int depfailed;
 	double t0;             /* when a worker took it (trace) */
 	int tid;               /* which worker */
+	struct fill_job *job;  /* LLM atoms: the fills of their slots */
+	struct readset rs;     /* ... what the skeleton and prompts read */
+	int degraded;
+};
+
+struct wake {
+	struct bctx *b;
+	size_t i;
 };
 
 /* A rendered atom waiting for the group commit. */
@@ -92,7 +105,16 @@ struct bctx {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	size_t *ready;
-	size_t nready, headready;
+	size_t nready, headready, capready;
+	struct wake *wakes;     /* per atom, for the LLM engine's callbacks */
+	struct filler *filler;  /* LLM atoms: where fills come from */
+	struct lock dmlock;     /* dmbuild.lock as read: assessment only */
+	struct lock dmlock_w;   /* the same, updated by accepted fills */
+	struct llm_opts llm;    /* the provider chain and limits */
+	struct llm_target *chain;
+	char *chain_text;       /* the llm variable as written */
+	enum fill_mode mode;
+	size_t unresolved;      /* safe mode: slots without a fill */
 	size_t remaining, running;
 	size_t failures, conflicts, kept, built;
 	int stop;
@@ -107,6 +129,18 @@ struct bctx {
 
 /* At most this many results go into one LMDB transaction. */
 #define BUILD_MAX_BATCH 1024
+
+/* ready_push: queue atom i (lock held).  An LLM atom is queued again
+ * each time its fills arrive, so the queue grows. */
+static void
+ready_push(struct bctx *b, size_t i)
+{
+	if (b->nready == b->capready) {
+		b->capready = b->capready ? b->capready * 2 : 64;
+		b->ready = xreallocarray(b->ready, b->capready, sizeof(*b->ready));
+	}
+	b->ready[b->nready++] = i;
+}
 
 static int64_t
 now_ns(void)
@@ -171,9 +205,25 @@ env_file(void *ud, const char *path, struct digest *d)
 	return f->exists;
 }
 
+/* env_fill: the digest of the accepted fill of slot in atom out, from
+ * dmbuild.lock (read-only during the build's assessment). */
+static int
+env_fill(void *ud, const char *out, const char *slot, struct digest *d)
+{
+	struct bctx *b = ud;
+	struct lock_entry *le = lock_find(&b->dmlock, out, slot);
+
+	if (!le)
+		return 0;
+	*d = hash_bytes(le->fill, strlen(le->fill));
+	return 1;
+}
+
 static void
 env_of(struct bctx *b, const struct atom *a, struct key_env *e)
 {
+	e->out = a->out;
+	e->fill = a->nslots ? env_fill : NULL;
 	e->root = b->p->spec;
 	e->elem = a->elem;
 	e->key_val = a->key_val;
@@ -213,6 +263,10 @@ assess(struct bctx *b, size_t i, int upstream)
 	}
 	if (!digest_eq(r->static_key, a->static_key)) {
 		set_why(s, "declaration changed");
+		return ST_STALE;
+	}
+	if ((r->flags & RECORD_DEGRADED) && b->mode == FILL_HYBRID) {
+		set_why(s, "degraded last time: its slots are asked for again");
 		return ST_STALE;
 	}
 	if (r->flags & (RECORD_CHECKS_PENDING | RECORD_CHECKS_FAILED)) {
@@ -277,6 +331,9 @@ struct job {
 	struct diag d;
 	struct mst **extra; /* outputs parsed as partials, freed after */
 	size_t nextra;
+	const char *const *blocks; /* per slot: text for its block, NULL: the body */
+	struct buf *values;        /* prompts: "PATH = JSON" of each value used */
+	struct strmap *seen;       /* ... once each */
 };
 
 static void
@@ -293,6 +350,31 @@ job_use(void *ud, const struct val *v, enum val_use how)
 	struct job *j = ud;
 
 	key_record_use(&j->rc, v, how);
+	if (j->values && how == VAL_USE_VALUE && v->path && *v->path &&
+		!strmap_get(j->seen, v->path, strlen(v->path))) {
+		strmap_put(j->seen, v->path, strlen(v->path), j);
+		buf_printf(j->values, "%s = ", v->path);
+		json_put_val(j->values, v);
+		buf_addc(j->values, '\n');
+	}
+}
+
+static int
+job_block(void *ud, const char *name, size_t len, const char **text, size_t *tlen)
+{
+	struct job *j = ud;
+	const struct atom *a = &j->b->p->atoms[j->idx];
+	size_t k;
+
+	for (k = 0; j->blocks && k < a->nslots; k++) {
+		if (strlen(a->slots[k].name) == len && !memcmp(a->slots[k].name, name, len) &&
+			j->blocks[k]) {
+			*text = j->blocks[k];
+			*tlen = strlen(j->blocks[k]);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* upstream_of: 1 if atom dep is one atom i comes after (transitively). */
@@ -398,8 +480,12 @@ out:
 
 /* render: the atom's bytes and what it read.  0, or DM_EINPUT with the
  * messages in d. */
+/* render_with: render t for atom i with recording into rs (not finished:
+ * the caller calls reads_finish); blocks (may be NULL) replace the slots'
+ * bodies; values (may be NULL) collects the spec values used. */
 static int
-render(struct bctx *b, size_t i, struct buf *outb, struct readset *rs, struct diag *d)
+render_with(struct bctx *b, size_t i, const struct mst *t, const char *const *blocks,
+	struct buf *values, struct buf *outb, struct readset *rs, struct diag *d)
 {
 	struct atom *a = &b->p->atoms[i];
 	struct job j = {0};
@@ -414,12 +500,16 @@ render(struct bctx *b, size_t i, struct buf *outb, struct readset *rs, struct di
 	j.rc.elem = a->elem;
 	j.rc.key_val = a->key_val;
 	j.rc.index_val = a->index_val;
+	j.blocks = blocks;
+	j.values = values;
+	j.seen = values ? strmap_new() : NULL;
 	h.partial = job_partial;
 	h.probe = job_probe;
 	h.use = job_use;
+	h.block = blocks ? job_block : NULL;
 	h.ud = &j;
-	key_record_file(&j.rc, a->tfile->path, 1, a->tfile->digest);
-	r = mst_render(a->tfile->tmpl, stack, depth, &h, outb, &j.d);
+	r = mst_render(t, stack, depth, &h, outb, &j.d);
+	strmap_free(j.seen);
 	for (k = 0; k < j.d.n; k++) {
 		const struct diag_item *it = &j.d.items[k];
 
@@ -432,8 +522,21 @@ render(struct bctx *b, size_t i, struct buf *outb, struct readset *rs, struct di
 	for (k = 0; k < j.nextra; k++)
 		mst_free(j.extra[k]);
 	free(j.extra);
-	reads_finish(rs);
 	return r ? DM_EINPUT : 0;
+}
+
+/* render: atom i's template, recording what it read. */
+static int
+render(struct bctx *b, size_t i, struct buf *outb, struct readset *rs, struct diag *d)
+{
+	struct atom *a = &b->p->atoms[i];
+	struct recorder rc = {rs, a->elem, a->key_val, a->index_val};
+	int r;
+
+	key_record_file(&rc, a->tfile->path, 1, a->tfile->digest);
+	r = render_with(b, i, a->tfile->tmpl, NULL, NULL, outb, rs, d);
+	reads_finish(rs);
+	return r;
 }
 
 static char *
@@ -516,6 +619,313 @@ report_diag(struct bctx *b, struct diag *d)
 	diag_free(d);
 }
 
+/* LLM atoms.  The first visit renders the skeleton with every slot
+ * marked and each slot's prompt (recording what they read), and starts a
+ * fill job; while its requests are answered the atom is parked
+ * (OUT_WAITING) and woken onto the ready queue by the engine.  Once every
+ * fill is there the output is rendered with them and checked; failures go
+ * back to the model as feedback (fill_job_retry). */
+
+static void
+wake_atom(void *ud)
+{
+	struct wake *w = ud;
+	struct bctx *b = w->b;
+
+	pthread_mutex_lock(&b->lock);
+	ready_push(b, w->i);
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void
+ensure_filler(struct bctx *b)
+{
+	pthread_mutex_lock(&b->lock);
+	if (!b->filler) {
+		struct filler_opts fo = {0};
+		struct diag d = {0};
+
+		fo.mode = b->mode;
+		fo.lock = &b->dmlock_w;
+		fo.llm = &b->llm;
+		fo.chain_text = b->chain_text;
+		fo.temperature[0] = 0.7;
+		fo.temperature[1] = 0.5;
+		fo.temperature[2] = 0.3;
+		fo.max_tokens = 4096;
+		filler_new(b->c, &fo, &b->filler, &d);
+		diag_free(&d);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* start_fills: the skeleton, prompts and requests of LLM atom i. */
+static int
+start_fills(struct bctx *b, size_t i, struct diag *d)
+{
+	struct atom *a = &b->p->atoms[i];
+	struct astate *s = &b->st[i];
+	struct recorder rc = {&s->rs, a->elem, a->key_val, a->index_val};
+	struct buf skel = {0};
+	const char **markers = xcalloc(a->nslots, sizeof(*markers));
+	const char **names = xcalloc(a->nslots, sizeof(*names));
+	char **prompts = xcalloc(a->nslots, sizeof(*prompts));
+	char **values = xcalloc(a->nslots, sizeof(*values));
+	const char **apaths = NULL, **atexts = NULL;
+	struct slot_context ctx = {0};
+	size_t k, nd;
+	const size_t *deps;
+	char *system = NULL;
+	int r;
+
+	key_record_file(&rc, a->tfile->path, 1, a->tfile->digest);
+	for (k = 0; k < a->nslots; k++) {
+		markers[k] = slot_marker(a->slots[k].name);
+		names[k] = a->slots[k].name;
+	}
+	r = render_with(b, i, a->tfile->tmpl, markers, NULL, &skel, &s->rs, d);
+	for (k = 0; k < a->nslots && !r; k++) {
+		const struct dm_prop *pp = dm_get(a->slots[k].decl, "prompt");
+		struct mst *t = NULL;
+		struct buf out = {0}, vals = {0};
+
+		r = mst_parse(pp->vpos.file, pp->value, strlen(pp->value), &t, d);
+		if (!r)
+			r = render_with(b, i, t, NULL, &vals, &out, &s->rs, d);
+		mst_free(t);
+		prompts[k] = buf_release(&out);
+		values[k] = buf_release(&vals);
+	}
+	if (!r) {
+		deps = graph_deps(b->p->graph, i, &nd);
+		apaths = xcalloc(nd ? nd : 1, sizeof(*apaths));
+		atexts = xcalloc(nd ? nd : 1, sizeof(*atexts));
+		for (k = 0; k < nd; k++) {
+			char *text;
+			size_t len;
+
+			apaths[ctx.nafter] = b->p->atoms[deps[k]].out;
+			if (file_read(apaths[ctx.nafter], &text, &len) == 0)
+				atexts[ctx.nafter++] = text;
+		}
+		ctx.out = a->out;
+		ctx.skeleton = skel.data ? skel.data : "";
+		ctx.after_paths = apaths;
+		ctx.after_texts = atexts;
+		system = slot_system(&ctx);
+		ensure_filler(b);
+		s->job = fill_job_new(b->filler, a->out, system, ctx.skeleton, a->nslots, names,
+			(const char *const *)prompts, (const char *const *)values);
+	}
+	for (k = 0; k < a->nslots; k++) {
+		free((char *)markers[k]);
+		free(prompts[k]);
+		free(values[k]);
+	}
+	for (k = 0; k < ctx.nafter; k++)
+		free((char *)atexts[k]);
+	free(markers);
+	free(names);
+	free(prompts);
+	free(values);
+	free(apaths);
+	free(atexts);
+	free(system);
+	buf_free(&skel);
+	return r;
+}
+
+/* check_llm_output: the atom's checks, and a syntax check even when none
+ * is declared (a fill is never taken unparsed).  0, or DM_EBUILD with the
+ * errors in d. */
+static int
+check_llm_output(struct bctx *b, const struct atom *a, const char *bytes, size_t n,
+	struct check_outcomes *oc, struct diag *d)
+{
+	const struct treesit_lang *l = treesit_lang_for_path(a->out);
+	size_t k;
+	int has_syntax = 0, r = 0;
+
+	for (k = 0; k < a->nchecks; k++)
+		if (a->checks[k].kind == CHECK_SYNTAX)
+			has_syntax = 1;
+	if (!has_syntax && l && treesit_check_syntax(l, a->out, bytes, n, d) != 0)
+		r = DM_EBUILD;
+	if (a->nchecks && qa_check_bytes(b->p, a, bytes, n, oc, d) != 0)
+		r = DM_EBUILD;
+	return r;
+}
+
+/* blame: which slots the check errors in cd point at.  The output is
+ * rendered once more with each fill between sentinel lines, which gives
+ * each slot's first line; an error belongs to the nearest slot starting
+ * at or before its line (a broken fill often shows just after itself).
+ * An error before every slot marks them all. */
+static void
+blame(struct bctx *b, size_t i, const char **fills, const struct diag *cd, int *ask)
+{
+	const struct atom *a = &b->p->atoms[i];
+	char **wrapped = xcalloc(a->nslots, sizeof(*wrapped));
+	int *first = xcalloc(a->nslots, sizeof(*first));
+	struct buf out = {0};
+	struct readset ignore = {0};
+	struct diag d = {0};
+	size_t k, e;
+	int line = 1;
+	const char *p;
+
+	for (k = 0; k < a->nslots; k++) {
+		wrapped[k] = xasprintf("\x1e%zu\n%s", k, fills[k] ? fills[k] : "");
+		first[k] = -1;
+	}
+	if (render_with(b, i, a->tfile->tmpl, (const char *const *)wrapped, NULL, &out, &ignore,
+		    &d) == 0) {
+		for (p = out.data; p && *p;) {
+			const char *nl = strchr(p, '\n'), *m = memchr(p, '\x1e', nl ? (size_t)(nl - p) : strlen(p));
+
+			if (m) {
+				k = (size_t)strtoul(m + 1, NULL, 10);
+				if (k < a->nslots)
+					first[k] = line;
+			} else {
+				line++;
+			}
+			p = nl ? nl + 1 : NULL;
+		}
+	}
+	for (e = 0; e < cd->n; e++) {
+		int best = -1;
+
+		for (k = 0; k < a->nslots; k++)
+			if (first[k] >= 0 && first[k] <= cd->items[e].line &&
+				(best < 0 || first[k] > first[best]))
+				best = (int)k;
+		if (best < 0)
+			for (k = 0; k < a->nslots; k++)
+				ask[k] = 1;
+		else
+			ask[best] = 1;
+	}
+	for (k = 0; k < a->nslots; k++)
+		free(wrapped[k]);
+	free(wrapped);
+	free(first);
+	reads_free(&ignore);
+	diag_free(&d);
+	buf_free(&out);
+}
+
+/* prepare_llm: OUT_WAITING (parked), OUT_FAILED, or OUT_PENDING with the
+ * output in *bytes and what it read in *rs. */
+static enum outcome
+prepare_llm(struct bctx *b, size_t i, char **bytes, size_t *n, struct readset *rs,
+	struct check_outcomes *oc, struct diag *d)
+{
+	struct atom *a = &b->p->atoms[i];
+	struct astate *s = &b->st[i];
+	enum fill_state fs;
+	size_t k;
+
+	if (!s->job) {
+		if (start_fills(b, i, d) != 0)
+			return OUT_FAILED;
+	}
+	b->wakes[i].b = b;
+	b->wakes[i].i = i;
+	fs = fill_job_run(s->job, wake_atom, &b->wakes[i]);
+	for (;;) {
+		struct buf out = {0};
+		struct readset ignore = {0};
+		const char **fills;
+		struct diag cd = {0};
+		int bad;
+
+		if (fs == FILL_WAIT)
+			return OUT_WAITING;
+		if (fs == FILL_ERROR) {
+			diag_add(d, a->decl->pos.file, a->decl->pos.line, a->decl->pos.col, "%s",
+				fill_job_error(s->job));
+			pthread_mutex_lock(&b->lock);
+			for (k = 0; k < a->nslots; k++)
+				b->unresolved += fill_job_unresolved(s->job, k);
+			b->stats[STRATUM_LLM].errors++;
+			pthread_mutex_unlock(&b->lock);
+			return OUT_FAILED;
+		}
+		fills = xcalloc(a->nslots, sizeof(*fills));
+		for (k = 0; k < a->nslots; k++)
+			fills[k] = fill_job_fill(s->job, k);
+		if (render_with(b, i, a->tfile->tmpl, fills, NULL, &out, &ignore, d) != 0) {
+			free(fills);
+			reads_free(&ignore);
+			buf_free(&out);
+			return OUT_FAILED;
+		}
+		reads_free(&ignore);
+		check_outcomes_free(oc);
+		bad = check_llm_output(b, a, out.data ? out.data : "", out.len, oc, &cd) != 0;
+		if (!bad) {
+			struct recorder rc = {&s->rs, a->elem, a->key_val, a->index_val};
+
+			for (k = 0; k < a->nslots; k++)
+				key_record_fill(&rc, a->slots[k].name, fills[k]);
+			free(fills);
+			diag_free(&cd);
+			fill_job_accept(s->job);
+			s->degraded = fill_job_degraded(s->job);
+			if (s->degraded)
+				progress_line(b->pr, "dmbuild: warning: %s is degraded: %s", a->out,
+					fill_job_error(s->job));
+			else {
+				char *sum = fill_job_summary(s->job);
+
+				progress_line(b->pr, "dmbuild: %s: slots filled (%s)", a->out, sum);
+				free(sum);
+			}
+			*rs = s->rs;
+			memset(&s->rs, 0, sizeof(s->rs));
+			reads_finish(rs);
+			*n = out.len;
+			*bytes = buf_release(&out);
+			return OUT_PENDING;
+		}
+		buf_free(&out);
+		{
+			struct buf errs = {0};
+			int *ask = xcalloc(a->nslots, sizeof(*ask));
+
+			blame(b, i, fills, &cd, ask);
+			free(fills);
+
+			for (k = 0; k < cd.n; k++)
+				buf_printf(&errs, "%s:%d:%d: %s\n", cd.items[k].file ? cd.items[k].file : "",
+					cd.items[k].line, cd.items[k].col, cd.items[k].msg);
+			if (b->mode == FILL_SAFE) {
+				for (k = 0; k < cd.n; k++)
+					diag_add(d, cd.items[k].file, cd.items[k].line, cd.items[k].col, "%s",
+						cd.items[k].msg);
+				diag_free(&cd);
+				buf_free(&errs);
+				free(ask);
+				return OUT_FAILED;
+			}
+			pthread_mutex_lock(&b->lock);
+			b->stats[STRATUM_QA].errors++;
+			pthread_mutex_unlock(&b->lock);
+			fs = fill_job_retry(s->job, errs.data ? errs.data : "", ask, wake_atom,
+				&b->wakes[i]);
+			free(ask);
+			if (fs == FILL_ERROR)
+				for (k = 0; k < cd.n; k++)
+					diag_add(d, cd.items[k].file, cd.items[k].line, cd.items[k].col,
+						"%s", cd.items[k].msg);
+			diag_free(&cd);
+			buf_free(&errs);
+		}
+	}
+}
+
 /* prepare: render atom i (or find it in the action cache) and decide
  * what to write.  OUT_PENDING with *res filled when the result must be
  * committed; OUT_FAILED or OUT_CONFLICT otherwise. */
@@ -536,10 +946,29 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	int ours, edited, cached = 0;
 	double t0 = mono_ms();
 
-	progress_atom(b->pr, a->stratum, a->out);
-	if (b->o->verbose)
-		progress_line(b->pr, "dmbuild: %s: %s", a->out, s->why ? s->why : "stale");
-	if (from_action_cache(b, i, &key, &bytes, &n, &rs) == 0) {
+	if (!s->job) {
+		progress_atom(b->pr, a->stratum, a->out);
+		if (b->o->verbose)
+			progress_line(b->pr, "dmbuild: %s: %s", a->out, s->why ? s->why : "stale");
+	}
+	if (a->nslots) {
+		enum outcome lo = prepare_llm(b, i, &bytes, &n, &rs, &oc, &d);
+
+		report_diag(b, &d);
+		if (lo != OUT_PENDING) {
+			check_outcomes_free(&oc);
+			if (lo == OUT_FAILED) {
+				fill_job_free(s->job);
+				s->job = NULL;
+				reads_free(&s->rs);
+			}
+			return lo;
+		}
+		key = key_action(a->static_key, &rs);
+		pthread_mutex_lock(&b->lock);
+		b->stats[STRATUM_QA].atoms += a->nchecks ? 1 : 0;
+		pthread_mutex_unlock(&b->lock);
+	} else if (from_action_cache(b, i, &key, &bytes, &n, &rs) == 0) {
 		cached = 1;
 	} else {
 		reads_free(&rs);
@@ -554,7 +983,7 @@ prepare(struct bctx *b, size_t i, struct result *res)
 		bytes = buf_release(&out);
 	}
 	res->ms = mono_ms() - t0;
-	if (a->nchecks) {
+	if (a->nchecks && !a->nslots) {
 		double q0 = mono_ms();
 		int bad = qa_check_bytes(b->p, a, bytes, n, &oc, &d) != 0;
 
@@ -610,6 +1039,12 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	check_outcomes_free(&oc);
 	if (a->has_cmd)
 		nr->flags |= RECORD_CHECKS_PENDING;
+	if (s->degraded)
+		nr->flags |= RECORD_DEGRADED;
+	if (s->job) {
+		fill_job_free(s->job);
+		s->job = NULL;
+	}
 	res->idx = i;
 	res->bytes = bytes;
 	res->n = n;
@@ -787,7 +1222,7 @@ complete(struct bctx *b, size_t i, enum outcome oc)
 			if (t->depfailed)
 				complete(b, rd[k], OUT_DEPFAILED);
 			else
-				b->ready[b->nready++] = rd[k];
+				ready_push(b, rd[k]);
 		}
 	}
 }
@@ -886,7 +1321,9 @@ worker(void *arg)
 		pthread_mutex_unlock(&b->lock);
 		oc = run_atom(b, i, &res);
 		pthread_mutex_lock(&b->lock);
-		if (oc == OUT_PENDING) {
+		if (oc == OUT_WAITING) {
+			b->running--;
+		} else if (oc == OUT_PENDING) {
 			if (b->npending == b->cappending) {
 				b->cappending = b->cappending ? b->cappending * 2 : 64;
 				b->pending = xreallocarray(b->pending, b->cappending, sizeof(*b->pending));
@@ -1122,6 +1559,14 @@ write_stamp(struct bctx *b)
 		free(real);
 		n++;
 	}
+	if (ok) {
+		/* The lock as this build left it: editing a fill by hand is a change. */
+		struct digest ld = {0, 0};
+		int have = hash_file("dmbuild.lock", &ld) == 0;
+
+		ok = stamp_input(&s, "dmbuild.lock", have, ld) == 0;
+		n++;
+	}
 	for (i = 0; i < p->natoms && ok; i++) {
 		struct digest zero = {0, 0};
 
@@ -1131,10 +1576,11 @@ write_stamp(struct bctx *b)
 	if (ok) {
 		struct buf all = {0};
 
-		buf_addc(&all, 1);
+		buf_addc(&all, 2);
 		buf_put_str(&all, DM_VERSION);
 		buf_put_str(&all, b->o->dmfile);
 		buf_put_str(&all, b->o->stdlib);
+		buf_put_str(&all, b->o->mode ? b->o->mode : "");
 		buf_put_u32(&all, (unsigned long)n);
 		buf_add(&all, s.data, s.len);
 		cache_put(b->c, CACHE_META, "stamp", 5, all.data, all.len);
@@ -1147,7 +1593,7 @@ int
 build_uptodate(struct cache *c, const struct build_opts *o)
 {
 	struct cursor cur;
-	char *v, *ver = NULL, *df = NULL, *sl = NULL;
+	char *v, *ver = NULL, *df = NULL, *sl = NULL, *md = NULL;
 	size_t vl;
 	unsigned long n, i;
 	const unsigned char *one;
@@ -1160,13 +1606,14 @@ build_uptodate(struct cache *c, const struct build_opts *o)
 	cur.off = 0;
 	cur.bad = 0;
 	one = cur_take(&cur, 1);
-	if (!one || *one != 1)
+	if (!one || *one != 2)
 		goto out;
 	ver = cur_str(&cur);
 	df = cur_str(&cur);
 	sl = cur_str(&cur);
+	md = cur_str(&cur);
 	if (!ver || strcmp(ver, DM_VERSION) || !df || strcmp(df, o->dmfile) || !sl ||
-		strcmp(sl, o->stdlib))
+		strcmp(sl, o->stdlib) || !md || strcmp(md, o->mode ? o->mode : ""))
 		goto out;
 	n = cur_u32(&cur);
 	for (i = 0; i < n && !cur.bad; i++) {
@@ -1197,6 +1644,7 @@ out:
 	free(ver);
 	free(df);
 	free(sl);
+	free(md);
 	free(v);
 	return ok;
 }
@@ -1262,11 +1710,115 @@ sweep_temps(struct bctx *b)
 	strmap_free(dirs);
 }
 
+/* llm_setup: mode, provider chain and dmbuild.lock.  0, or 2 (input
+ * error, reported). */
+static int
+llm_setup(struct bctx *b)
+{
+	const struct dmfile *df = b->p->df;
+	const struct dm_prop *mv = dm_var(df, "mode"), *lv = dm_var(df, "llm");
+	const char *mode = b->o->mode ? b->o->mode : mv ? mv->value : "hybrid";
+	struct diag d = {0};
+	size_t i, nslots = 0;
+	const struct atom *first = NULL;
+
+	for (i = 0; i < b->p->natoms; i++)
+		if (b->p->atoms[i].nslots && (nslots += b->p->atoms[i].nslots) && !first)
+			first = &b->p->atoms[i];
+	if (!strcmp(mode, "safe")) {
+		b->mode = FILL_SAFE;
+	} else if (!strcmp(mode, "hybrid")) {
+		b->mode = FILL_HYBRID;
+	} else {
+		fprintf(stderr, "dmbuild: research mode is not available yet; use safe or hybrid\n");
+		return 2;
+	}
+	if (lock_read("dmbuild.lock", &b->dmlock, &d) || lock_read("dmbuild.lock", &b->dmlock_w, &d)) {
+		diag_print(&d, stderr);
+		diag_free(&d);
+		return 2;
+	}
+	if (lv) {
+		char *v = xstrdup(lv->value), *part, *save = NULL;
+
+		b->chain_text = xstrdup(lv->value);
+		for (part = strtok_r(v, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+			char *w = part, *sp;
+
+			while (*w == ' ')
+				w++;
+			sp = strchr(w, ' ');
+			if (!*w || !sp || !sp[1]) {
+				fprintf(stderr,
+					"dmbuild: %s:%d:%d: llm: expected PROVIDER MODEL[, PROVIDER MODEL...], "
+					"found '%s'\n",
+					lv->vpos.file, lv->vpos.line, lv->vpos.col, w);
+				free(v);
+				return 2;
+			}
+			*sp = '\0';
+			b->chain = xreallocarray(b->chain, b->llm.nchain + 1, sizeof(*b->chain));
+			b->chain[b->llm.nchain].provider = xstrdup(w);
+			while (*++sp == ' ')
+				;
+			b->chain[b->llm.nchain++].model = xstrdup(sp);
+		}
+		free(v);
+	} else if (nslots && b->mode == FILL_HYBRID) {
+		fprintf(stderr,
+			"dmbuild: %s:%d:%d: %s has slots but the DMfile has no 'llm = PROVIDER MODEL' "
+			"line\n",
+			first->decl->pos.file, first->decl->pos.line, first->decl->pos.col, first->out);
+		return 2;
+	}
+	b->llm.chain = b->chain;
+	b->llm.max_in_flight = b->o->llm_jobs > 0 ? b->o->llm_jobs : 32;
+	b->llm.max_cost_usd = b->o->max_cost;
+	b->llm.pricing = b->o->pricing;
+	return 0;
+}
+
+/* llm_finish: wait for the engine, then write the lock (hybrid, whole
+ * builds: entries of slots no longer declared go). */
+static void
+llm_finish(struct bctx *b)
+{
+	struct fill_stats fs;
+	size_t i, k;
+
+	if (b->filler) {
+		filler_stats(b->filler, &fs);
+		b->stats[STRATUM_LLM].tokens_in += fs.tokens_in;
+		b->stats[STRATUM_LLM].tokens_out += fs.tokens_out;
+		b->stats[STRATUM_LLM].cost += fs.cost_usd;
+		b->stats[STRATUM_LLM].repaired += fs.repaired;
+		filler_free(b->filler);
+		b->filler = NULL;
+	}
+	if (b->mode != FILL_HYBRID || build_interrupted)
+		return;
+	if (!b->o->ntargets) {
+		for (i = 0; i < b->p->natoms; i++) {
+			const struct atom *a = &b->p->atoms[i];
+
+			for (k = 0; k < a->nslots; k++) {
+				struct lock_entry *e = lock_find(&b->dmlock_w, a->out, a->slots[k].name);
+
+				if (e)
+					e->used = 1;
+			}
+		}
+		lock_drop_unused(&b->dmlock_w);
+	}
+	if (b->dmlock_w.changed && lock_write("dmbuild.lock", &b->dmlock_w) != 0)
+		fprintf(stderr, "dmbuild: cannot write dmbuild.lock: %s\n", strerror(errno));
+}
+
 int
 build_run(struct project *p, struct cache *c, const struct build_opts *o)
 {
 	struct bctx b = {0};
-	size_t *order, i, k, nwork = 0;
+	size_t *order, i, k, nwork = 0, degraded = 0;
 	struct worker_arg *wa;
 	pthread_t *th;
 	int jobs = o->jobs > 0 ? o->jobs : 1, status = 0;
@@ -1277,10 +1829,13 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	b.o = o;
 	b.st = xcalloc(p->natoms ? p->natoms : 1, sizeof(*b.st));
 	b.records = strmap_new();
-	b.ready = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*b.ready));
 	b.checkq = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*b.checkq));
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_cond_init(&b.cond, NULL);
+	b.wakes = xcalloc(p->natoms ? p->natoms : 1, sizeof(*b.wakes));
+	status = llm_setup(&b);
+	if (status)
+		goto out;
 	cache_each(c, CACHE_ATOMS, load_record, &b);
 	for (i = 0; i < p->natoms; i++)
 		b.st[i].rec = strmap_get(b.records, p->atoms[i].out, strlen(p->atoms[i].out));
@@ -1336,7 +1891,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	}
 	for (i = 0; i < p->natoms; i++)
 		if (b.st[i].state != ST_UNNEEDED && b.st[i].pending == 0)
-			b.ready[b.nready++] = i;
+			ready_push(&b, i);
 	if (jobs > 256)
 		jobs = 256;
 	th = xcalloc((size_t)jobs, sizeof(*th));
@@ -1351,6 +1906,14 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		pthread_join(th[k], NULL);
 	free(th);
 	free(wa);
+	if (b.filler && (build_interrupted || b.stop))
+		filler_cancel(b.filler);
+	llm_finish(&b);
+	if (b.unresolved)
+		fprintf(stderr,
+			"dmbuild: safe mode: %zu slot%s without an accepted fill in dmbuild.lock "
+			"(build in hybrid mode to fill them)\n",
+			b.unresolved, b.unresolved == 1 ? "" : "s");
 	progress_done(b.pr);
 	store_stamps(&b);
 	if (!o->ntargets && !build_interrupted)
@@ -1392,7 +1955,9 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 			b.conflicts, b.conflicts == 1 ? "" : "s");
 		status = 1;
 	}
-	if (!status && !o->ntargets && !b.kept)
+	for (i = 0; i < p->natoms; i++)
+		degraded += b.st[i].degraded;
+	if (!status && !o->ntargets && !b.kept && !degraded)
 		write_stamp(&b);
 	if (b.trace && trace_write(b.trace, o->trace) != 0) {
 		fprintf(stderr, "dmbuild: cannot write the trace to %s: %s\n", o->trace,
@@ -1407,7 +1972,20 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	progress_free(b.pr);
 	cache_sync(c);
 out:
+	if (b.filler)
+		llm_finish(&b);
+	for (i = 0; i < b.llm.nchain; i++) {
+		free((char *)b.chain[i].provider);
+		free((char *)b.chain[i].model);
+	}
+	free(b.chain);
+	free(b.chain_text);
+	lock_free(&b.dmlock);
+	lock_free(&b.dmlock_w);
+	free(b.wakes);
 	for (i = 0; i < p->natoms; i++) {
+		fill_job_free(b.st[i].job);
+		reads_free(&b.st[i].rs);
 		free(b.st[i].why);
 		if (b.st[i].newrec) {
 			record_free(b.st[i].newrec);

@@ -32,6 +32,10 @@ struct build_opts {
 	const char *dmfile;
 	const char *stdlib;
 	const char *trace; /* --trace FILE, or NULL */
+	const char *mode;  /* --mode, or NULL: the DMfile's, else hybrid */
+	int llm_jobs;      /* --llm-jobs: requests in flight (default 32) */
+	double max_cost;   /* --max-cost USD (0: no limit) */
+	const char *pricing; /* rules/pricing.yaml */
 	char **targets; /* outputs to build (with what they come after); none: all */
 	size_t ntargets;
 };

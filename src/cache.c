@@ -1,7 +1,8 @@
 /* cache.c - the local store on LMDB.  See cache.h.
  *
  * On disk: one LMDB environment (data.mdb, lock.mdb) in the cache
- * directory, with the named databases "cas", "ac", "atoms" and "meta".
+ * directory, with the named databases "cas", "ac", "atoms", "meta" and
+ * "fills".
  * meta["schema"] holds CACHE_SCHEMA_VERSION in decimal; an environment
  * with any other version is refused rather than misread.  CAS keys are the
  * 16 bytes of a digest, hi then lo, big-endian, so key order is digest
@@ -48,7 +49,7 @@
 #define CACHE_FALLBACK_FLOOR ((size_t)64 << 20)
 #define CACHE_MAXREADERS 1022
 
-static const char *const table_names[CACHE_NTABLES] = {"cas", "ac", "atoms", "meta"};
+static const char *const table_names[CACHE_NTABLES] = {"cas", "ac", "atoms", "meta", "fills"};
 
 struct cache {
 	MDB_env *env;

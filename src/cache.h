@@ -6,6 +6,8 @@
  *  CACHE_AC     action key (16 bytes) -> record     what an action produced
  *  CACHE_ATOMS  output path -> record               last state of each output
  *  CACHE_META   name -> value                       schema version, stamps
+ *  CACHE_FILLS  request key (16 bytes) -> answer    LLM answers, stored the
+ *                                                   moment they arrive
  * Records are opaque byte strings here; their layout belongs to callers.
  * Every value handed out is a malloc'd copy (LMDB's own pointers die with
  * the transaction).  The environment is opened with MDB_NOSYNC for speed;
@@ -30,6 +32,7 @@ enum cache_table {
 	CACHE_AC,
 	CACHE_ATOMS,
 	CACHE_META,
+	CACHE_FILLS,
 	CACHE_NTABLES
 };
 

@@ -95,6 +95,14 @@ key_record_file(struct recorder *rc, const char *path, int exists, struct digest
 	reads_add(rc->rs, exists ? 'F' : 'N', path, strlen(path), exists ? d : zero);
 }
 
+void
+key_record_fill(struct recorder *rc, const char *slot, const char *fill)
+{
+	struct digest zero = {0, 0};
+
+	reads_add(rc->rs, 'L', slot, strlen(slot), fill ? hash_bytes(fill, strlen(fill)) : zero);
+}
+
 static int
 read_cmp(const void *a, const void *b)
 {
@@ -192,6 +200,13 @@ eval(const struct read *r, const struct key_env *e, int *present)
 		*present = e->file(e->ud, r->path, &d);
 		return *present ? d : zero;
 	}
+	case 'L': {
+		struct digest d = zero;
+
+		if (!e->fill)
+			return r->d;
+		return e->fill(e->ud, e->out, r->path, &d) ? d : zero;
+	}
 	}
 	if (r->path[0] == '@') {
 		/* relative to the element: "@" itself, "@.key...", "@[i]..." */
@@ -228,7 +243,9 @@ key_check(const struct record *r, const struct key_env *e, struct buf *why)
 
 		if (present == was && (!present || !was || digest_eq(now, rd->d)))
 			continue;
-		if (rd->kind == 'F' || rd->kind == 'N')
+		if (rd->kind == 'L')
+			buf_printf(why, "the fill of slot %s changed", rd->path);
+		else if (rd->kind == 'F' || rd->kind == 'N')
 			buf_printf(why, "file %s %s", rd->path,
 				!present ? "removed" : !was ? "added" : "changed");
 		else if (rd->kind == 'I' || rd->kind == 'K')

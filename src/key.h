@@ -8,6 +8,8 @@
  *   F PATH  a file read (template, partial) digest of its bytes
  *   N PATH  a file looked for and missing  (zero digest)
  *   I @index / K @key of a foreach element digest of the value
+ *   L SLOT  the fill used for slot SLOT    digest of the fill (zero: the
+ *           slot's fallback body); re-evaluated against dmbuild.lock
  * Spec paths under the atom's foreach element are stored relative to it
  * ("@.name" for ELEM.name), so an element that moves (a list item shifted
  * by an insertion) keeps its atom fresh.  Reads are kept sorted by (path,
@@ -75,6 +77,7 @@ void key_record_use(struct recorder *rc, const struct val *v, enum val_use how);
 void key_record_probe(struct recorder *rc, const struct val *container, const char *key,
 	size_t klen, const struct val *found);
 void key_record_file(struct recorder *rc, const char *path, int exists, struct digest d);
+void key_record_fill(struct recorder *rc, const char *slot, const char *fill);
 /* reads_finish: sort and drop the recording index. */
 void reads_finish(struct readset *rs);
 void reads_free(struct readset *rs);
@@ -82,8 +85,12 @@ void reads_free(struct readset *rs);
 /* What the reads see now. */
 struct key_env {
 	const struct val *root, *elem, *key_val, *index_val;
+	const char *out; /* the atom's output path */
 	/* file: 1 and *d if path exists, 0 if it does not. */
 	int (*file)(void *ud, const char *path, struct digest *d);
+	/* fill: 1 and *d if slot of atom out has an accepted fill now, 0 if
+	 * not (NULL: L reads hold). */
+	int (*fill)(void *ud, const char *out, const char *slot, struct digest *d);
 	void *ud;
 };
 

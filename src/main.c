@@ -25,7 +25,8 @@
 
 static const char usage_text[] =
 	"usage: dmbuild [-C DIR] [-f DMFILE] [-j N] [-k N] [-n] [-v] [--force]\n"
-	"               [--mode=safe|hybrid|research] [--trace FILE] [TARGET...]\n"
+	"               [--mode=safe|hybrid] [--llm-jobs N] [--max-cost USD]\n"
+	"               [--trace FILE] [TARGET...]\n"
 	"       dmbuild explain PATH | clean [--force] | graph | render TEMPLATE [DATA]\n"
 	"       dmbuild gate --env ENV [--rules FILE]\n"
 	"       dmbuild --version | --help\n";
@@ -42,8 +43,11 @@ static const char help_text[] =
 	"  -v               verbose: say why each atom is built\n"
 	"  --force          overwrite outputs that were edited by hand\n"
 	"  --trace FILE     write a Chrome trace-event JSON of the build (Perfetto)\n"
-	"  --mode=MODE      safe, hybrid or research (overrides the DMfile's mode;\n"
-	"                   TEMPLATE atoms build the same in every mode)\n"
+	"  --mode=MODE      safe (no LLM: slot fills only from dmbuild.lock) or\n"
+	"                   hybrid (ask the model for slots without an accepted fill);\n"
+	"                   overrides the DMfile's mode\n"
+	"  --llm-jobs N     LLM requests in flight (default 32)\n"
+	"  --max-cost USD   start no LLM request once this much is spent\n"
 	"  --version        print the version\n"
 	"  --help           print this help\n"
 	"\n"
@@ -81,6 +85,19 @@ parse_count(const char *opt, const char *s, int min)
 	if (errno || !*s || *end || v < min || v > 100000)
 		fatal("%s: expected a number >= %d, found '%s'", opt, min, s);
 	return (int)v;
+}
+
+static double
+parse_money(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || !*s || *end || !(v > 0) || v > 1e9)
+		fatal("--max-cost: expected an amount of US dollars above 0, found '%s'", s);
+	return v;
 }
 
 /* datadir: where rules/ and stdlib-templates/ are: $DMBUILD_DATADIR, else
@@ -195,7 +212,7 @@ main(int argc, char **argv)
 	const char *dir = NULL, *cmd = NULL, *mode = NULL, *env = NULL, *rules = NULL;
 	char **args = xcalloc((size_t)argc + 1, sizeof(*args));
 	size_t nargs = 0;
-	char *data, *stdlib;
+	char *data, *stdlib, *pricing;
 	const char *datadir_path;
 	struct sigaction sa;
 	int i, status, optend = 0;
@@ -234,6 +251,17 @@ main(int argc, char **argv)
 			mode = a + 7;
 			if (strcmp(mode, "safe") && strcmp(mode, "hybrid") && strcmp(mode, "research"))
 				fatal("--mode: expected safe, hybrid or research, found '%s'", mode);
+		} else if (!strncmp(a, "--llm-jobs=", 11)) {
+			o.llm_jobs = parse_count("--llm-jobs", a + 11, 1);
+		} else if (!strncmp(a, "--max-cost=", 11)) {
+			o.max_cost = parse_money(a + 11);
+		} else if (!strcmp(a, "--llm-jobs") || !strcmp(a, "--max-cost")) {
+			if (++i >= argc)
+				fatal("%s needs a value", a);
+			if (!strcmp(a, "--llm-jobs"))
+				o.llm_jobs = parse_count("--llm-jobs", argv[i], 1);
+			else
+				o.max_cost = parse_money(argv[i]);
 		} else if (!strncmp(a, "--trace=", 8)) {
 			o.trace = a + 8;
 		} else if (!strncmp(a, "--env=", 6)) {
@@ -273,7 +301,7 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	(void)mode;
+	o.mode = mode;
 	if (nargs && (!strcmp(args[0], "explain") || !strcmp(args[0], "clean") ||
 			     !strcmp(args[0], "graph") || !strcmp(args[0], "render") ||
 			     !strcmp(args[0], "gate")))
@@ -290,6 +318,8 @@ main(int argc, char **argv)
 	data = datadir();
 	stdlib = xasprintf("%s/stdlib-templates", data);
 	datadir_path = data;
+	pricing = xasprintf("%s/rules/pricing.yaml", data);
+	o.pricing = pricing;
 	o.stdlib = stdlib;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -362,6 +392,7 @@ main(int argc, char **argv)
 		cache_close(c);
 	}
 	free(stdlib);
+	free(pricing);
 	free(data);
 	free(args);
 	return status;

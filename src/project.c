@@ -369,7 +369,7 @@ add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, c
 		frame_free(&a);
 		return;
 	}
-	a.stratum = STRATUM_TEMPLATE;
+	a.stratum = decl->nchildren ? STRATUM_LLM : STRATUM_TEMPLATE;
 	a.static_key = key_static(decl->canon, a.out, a.tmpl ? a.tmpl : "");
 	if (p->natoms % 64 == 0)
 		p->atoms = xreallocarray(p->atoms, p->natoms + 64, sizeof(*p->atoms));
