@@ -1373,7 +1373,7 @@ print_plan(struct bctx *b, const size_t *order)
 {
 	struct project *p = b->p;
 	size_t *wave = xcalloc(p->natoms ? p->natoms : 1, sizeof(*wave));
-	size_t i, k, w, nwaves = 0, nwork = 0, nkept = 0;
+	size_t i, k, w, nwaves = 0, nwork = 0, nkept = 0, nllm = 0;
 
 	for (i = 0; i < p->natoms; i++) {
 		size_t v = order[i], nd;
@@ -1385,6 +1385,7 @@ print_plan(struct bctx *b, const size_t *order)
 		if (s != ST_STALE && s != ST_MAYBE)
 			continue;
 		nwork++;
+		nllm += p->atoms[v].nslots ? 1 : 0;
 		wave[v] = 1;
 		for (k = 0; k < nd; k++)
 			if (wave[deps[k]] + 1 > wave[v])
@@ -1408,6 +1409,32 @@ print_plan(struct bctx *b, const size_t *order)
 					p->atoms[v].out, s == ST_MAYBE ? "maybe: " : "",
 					b->st[v].why ? b->st[v].why : "");
 		}
+	}
+	if (nllm) {
+		size_t lk = 0, ch = 0, calls = 0;
+		unsigned long tin = 0;
+
+		for (i = 0; i < p->natoms; i++) {
+			struct diag d = {0};
+			enum astate_kind st = b->st[i].state;
+
+			if (!p->atoms[i].nslots || (st != ST_STALE && st != ST_MAYBE))
+				continue;
+			if (start_fills(b, i, &d) == 0)
+				fill_job_estimate(b->st[i].job, &lk, &ch, &calls, &tin);
+			diag_free(&d);
+			fill_job_free(b->st[i].job);
+			b->st[i].job = NULL;
+			reads_free(&b->st[i].rs);
+		}
+		printf("LLM: %zu slot%s: %zu from dmbuild.lock, %zu from the cache, %zu call%s",
+			lk + ch + calls, lk + ch + calls == 1 ? "" : "s", lk, ch, calls,
+			calls == 1 ? "" : "s");
+		if (calls && b->mode == FILL_SAFE)
+			printf(" (safe mode makes none: those slots fail)");
+		else if (calls)
+			printf(" (about %lu tokens in)", tin);
+		printf("\n");
 	}
 	if (nkept) {
 		printf("kept (edited by hand; --force overwrites):\n");

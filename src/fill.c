@@ -560,3 +560,37 @@ fill_job_summary(const struct fill_job *j)
 	return xasprintf("%s, %.1fs, %.1fk tok%s", model, j->ms / 1000.0, (double)j->tokens / 1000.0,
 		j->cost > 0 ? "" : "");
 }
+
+void
+fill_job_estimate(struct fill_job *j, size_t *from_lock, size_t *from_cache, size_t *calls,
+	unsigned long *tokens_in)
+{
+	struct filler *f = j->f;
+	size_t i;
+
+	for (i = 0; i < j->n; i++) {
+		struct fslot *s = &j->s[i];
+		struct lock_entry *e;
+		unsigned char kb[16];
+		char *user, *v;
+		size_t vl;
+
+		pthread_mutex_lock(&f->mu);
+		e = f->lock ? lock_find(f->lock, j->out, s->name) : NULL;
+		pthread_mutex_unlock(&f->mu);
+		if (e && digest_eq(e->key, s->key)) {
+			(*from_lock)++;
+			continue;
+		}
+		user = slot_user(s->name, s->prompt, s->values, NULL, NULL);
+		cache_digest_key(request_key(f, s, user), kb);
+		if (cache_get(f->c, CACHE_FILLS, kb, sizeof(kb), &v, &vl) == 0) {
+			free(v);
+			(*from_cache)++;
+		} else {
+			(*calls)++;
+			*tokens_in += (unsigned long)((strlen(j->system) + strlen(user)) / 4);
+		}
+		free(user);
+	}
+}

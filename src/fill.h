@@ -89,6 +89,11 @@ int fill_job_degraded(const struct fill_job *j);
 const char *fill_job_error(const struct fill_job *j);
 /* fill_job_unresolved: safe mode: slot i had no accepted fill. */
 int fill_job_unresolved(const struct fill_job *j, size_t i);
+/* fill_job_estimate: without asking anything, how this job's slots would
+ * be filled: from the lock, from the cache, or by calls whose input is
+ * about *tokens_in tokens (4 bytes a token). */
+void fill_job_estimate(struct fill_job *j, size_t *from_lock, size_t *from_cache, size_t *calls,
+	unsigned long *tokens_in);
 /* fill_job_summary: "provider model, N tok, $C" of what this job asked. */
 char *fill_job_summary(const struct fill_job *j);
 

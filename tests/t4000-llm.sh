@@ -92,6 +92,16 @@ test_expect_success 'safe mode lists every slot without an accepted fill, and as
 	test $(requests) = 0 && ! test -e out/flow.py
 '
 
+test_expect_success '-n estimates the fills: lock, cache, calls' '
+	stub "$fills" && project "anthropic claude-sonnet-4-5" &&
+	"$DMBUILD" -n >plan && grep "^LLM: 2 slots: 0 from dmbuild.lock, 0 from the cache, 2 calls (about [0-9]* tokens in)$" plan &&
+	dm && mv dmbuild.lock lock.bak &&
+	"$DMBUILD" -n >plan && grep "^LLM: 2 slots: 0 from dmbuild.lock, 2 from the cache, 0 calls$" plan &&
+	mv lock.bak dmbuild.lock && rm -rf .dmbuild &&
+	"$DMBUILD" -n >plan && grep "^LLM: 2 slots: 2 from dmbuild.lock, 0 from the cache, 0 calls$" plan &&
+	test $(requests) = 2
+'
+
 test_expect_success 'editing a prompt asks again for that slot only' '
 	stub "$fills" && project "anthropic claude-sonnet-4-5" && dm && test $(requests) = 2 &&
 	sed "s/Implement neg: {{b.doc}}/Implement neg carefully: {{b.doc}}/" DMfile >d && mv d DMfile &&
