@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "build.h"
 #include "cache.h"
@@ -115,6 +116,8 @@ struct bctx {
 	char *chain_text;       /* the llm variable as written */
 	enum fill_mode mode;
 	size_t unresolved;      /* safe mode: slots without a fill */
+	char *outroot;          /* research: .dmbuild/research/RUN, else NULL */
+	char **outpath;         /* research: where each output goes */
 	size_t remaining, running;
 	size_t failures, conflicts, kept, built;
 	int stop;
@@ -140,6 +143,14 @@ ready_push(struct bctx *b, size_t i)
 		b->ready = xreallocarray(b->ready, b->capready, sizeof(*b->ready));
 	}
 	b->ready[b->nready++] = i;
+}
+
+/* opath: where atom i's output is written: its path, or in a research
+ * run the same path under the run's directory. */
+static const char *
+opath(const struct bctx *b, size_t i)
+{
+	return b->outpath ? b->outpath[i] : b->p->atoms[i].out;
 }
 
 static int64_t
@@ -444,7 +455,7 @@ job_partial(void *ud, const char *name, size_t len, const struct mst **out)
 				r = DM_EINPUT;
 				goto out;
 			}
-			if (file_read(cand[k], &text, &tl) != 0) {
+			if (file_read(opath(j->b, (size_t)owner), &text, &tl) != 0) {
 				key_record_file(&j->rc, cand[k], 0, hash_bytes("", 0));
 				continue;
 			}
@@ -650,9 +661,9 @@ ensure_filler(struct bctx *b)
 		fo.lock = &b->dmlock_w;
 		fo.llm = &b->llm;
 		fo.chain_text = b->chain_text;
-		fo.temperature[0] = 0.7;
-		fo.temperature[1] = 0.5;
-		fo.temperature[2] = 0.3;
+		fo.temperature[0] = b->mode == FILL_RESEARCH ? 1.0 : 0.7;
+		fo.temperature[1] = b->mode == FILL_RESEARCH ? 0.9 : 0.5;
+		fo.temperature[2] = b->mode == FILL_RESEARCH ? 0.8 : 0.3;
 		fo.max_tokens = 4096;
 		filler_new(b->c, &fo, &b->filler, &d);
 		diag_free(&d);
@@ -706,7 +717,7 @@ start_fills(struct bctx *b, size_t i, struct diag *d)
 			size_t len;
 
 			apaths[ctx.nafter] = b->p->atoms[deps[k]].out;
-			if (file_read(apaths[ctx.nafter], &text, &len) == 0)
+			if (file_read(opath(b, deps[k]), &text, &len) == 0)
 				atexts[ctx.nafter++] = text;
 		}
 		ctx.out = a->out;
@@ -1002,12 +1013,12 @@ prepare(struct bctx *b, size_t i, struct result *res)
 		}
 	}
 	dg = hash_bytes(bytes, n);
-	fs_stamp(a->out, &st);
+	fs_stamp(opath(b, i), &st);
 	ours = 0;
 	if (st.exists) {
 		if (r && fstamp_eq(&st, &r->st))
 			ondisk = r->out;
-		else if (hash_file(a->out, &ondisk) != 0)
+		else if (hash_file(opath(b, i), &ondisk) != 0)
 			ondisk = zero;
 		ours = r && (digest_eq(ondisk, r->out) || digest_eq(ondisk, r->prev));
 	}
@@ -1080,7 +1091,7 @@ run_cmds(struct bctx *b, const struct atom *a, struct record *nr)
 
 	check_outcomes_parse(nr->checks, &oc);
 	from = oc.n;
-	bad = qa_check_cmds(b->p, a, &oc, &d) != 0;
+	bad = qa_check_cmds(b->p, a, opath(b, (size_t)(a - b->p->atoms)), &oc, &d) != 0;
 	trace_checks(b, a, &oc, from, q0, mono_ms());
 	report_diag(b, &d);
 	more = check_outcomes_text(&oc);
@@ -1107,8 +1118,8 @@ flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 	size_t k;
 	int r;
 
-	r = cache_begin(b->c, &x);
-	for (k = 0; k < nb && !r; k++) {
+	r = b->outroot ? 0 : cache_begin(b->c, &x);
+	for (k = 0; k < nb && !r && !b->outroot; k++) {
 		struct result *res = &batch[k];
 		struct atom *a = &b->p->atoms[res->idx];
 		struct buf enc = {0};
@@ -1122,7 +1133,7 @@ flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 		    cache_txn_put(x, CACHE_ATOMS, a->out, strlen(a->out), enc.data, enc.len);
 		buf_free(&enc);
 	}
-	if (!r) {
+	if (!r && x) {
 		r = cache_commit(x);
 		x = NULL;
 	}
@@ -1138,10 +1149,11 @@ flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 		if (r) {
 			progress_line(b->pr, "dmbuild: %s: cannot commit the result to the cache: %s",
 				a->out, cache_errmsg(b->c));
-		} else if (res->need_write && fs_write_atomic(a->out, res->bytes, res->n)) {
-			progress_line(b->pr, "dmbuild: %s: cannot write: %s", a->out, strerror(errno));
+		} else if (res->need_write && fs_write_atomic(opath(b, res->idx), res->bytes, res->n)) {
+			progress_line(b->pr, "dmbuild: %s: cannot write: %s", opath(b, res->idx),
+				strerror(errno));
 		} else {
-			fs_stamp(a->out, &res->nr->st);
+			fs_stamp(opath(b, res->idx), &res->nr->st);
 			s->cur = res->nr->st;
 			s->restamp = 1;
 			oc[k] = OUT_BUILT;
@@ -1757,8 +1769,17 @@ llm_setup(struct bctx *b)
 	} else if (!strcmp(mode, "hybrid")) {
 		b->mode = FILL_HYBRID;
 	} else {
-		fprintf(stderr, "dmbuild: research mode is not available yet; use safe or hybrid\n");
-		return 2;
+		time_t now = time(NULL);
+		struct tm tm;
+		char stamp[32];
+
+		b->mode = FILL_RESEARCH;
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+		b->outroot = xasprintf(".dmbuild/research/%s-%ld", stamp, (long)getpid());
+		b->outpath = xcalloc(b->p->natoms ? b->p->natoms : 1, sizeof(*b->outpath));
+		for (i = 0; i < b->p->natoms; i++)
+			b->outpath[i] = xasprintf("%s/%s", b->outroot, b->p->atoms[i].out);
 	}
 	if (lock_read("dmbuild.lock", &b->dmlock, &d) || lock_read("dmbuild.lock", &b->dmlock_w, &d)) {
 		diag_print(&d, stderr);
@@ -1791,7 +1812,7 @@ llm_setup(struct bctx *b)
 			b->chain[b->llm.nchain++].model = xstrdup(sp);
 		}
 		free(v);
-	} else if (nslots && b->mode == FILL_HYBRID) {
+	} else if (nslots && b->mode != FILL_SAFE) {
 		fprintf(stderr,
 			"dmbuild: %s:%d:%d: %s has slots but the DMfile has no 'llm = PROVIDER MODEL' "
 			"line\n",
@@ -1891,6 +1912,13 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 
 		if (b.st[v].state == ST_UNNEEDED)
 			continue;
+		if (b.outroot) {
+			/* A research run builds everything anew, beside the project. */
+			b.st[v].state = ST_STALE;
+			set_why(&b.st[v], "research run");
+			nwork++;
+			continue;
+		}
 		b.st[v].state = assess(&b, v, 1);
 		if (b.st[v].state == ST_STALE || b.st[v].state == ST_MAYBE)
 			nwork++;
@@ -1901,7 +1929,8 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		goto out;
 	}
 	free(order);
-	sweep_temps(&b);
+	if (!b.outroot)
+		sweep_temps(&b);
 	if (o->trace)
 		b.trace = trace_new();
 	b.pr = progress_new(stderr, nwork);
@@ -1942,18 +1971,27 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 			"(build in hybrid mode to fill them)\n",
 			b.unresolved, b.unresolved == 1 ? "" : "s");
 	progress_done(b.pr);
-	store_stamps(&b);
-	if (!o->ntargets && !build_interrupted)
+	if (!b.outroot)
+		store_stamps(&b);
+	if (!o->ntargets && !build_interrupted && !b.outroot)
 		remove_gone(&b);
 	final = xcalloc(p->natoms ? p->natoms : 1, sizeof(*final));
 	for (i = 0; i < p->natoms; i++)
 		final[i] = b.st[i].newrec ? b.st[i].newrec : b.st[i].rec;
-	if (manifest_write(p, final) != 0) {
-		fprintf(stderr, "dmbuild: cannot write generation_manifest.json: %s\n",
-			strerror(errno));
-		b.failures++;
+	{
+		char *mpath = b.outroot ? xasprintf("%s/generation_manifest.json", b.outroot)
+					: xstrdup("generation_manifest.json");
+
+		if (manifest_write(p, final, mpath) != 0) {
+			fprintf(stderr, "dmbuild: cannot write %s: %s\n", mpath, strerror(errno));
+			b.failures++;
+		}
+		free(mpath);
 	}
-	if (!o->ntargets && !build_interrupted) {
+	if (b.outroot)
+		fprintf(stderr, "dmbuild: research run written to %s (the project is untouched)\n",
+			b.outroot);
+	if (!o->ntargets && !build_interrupted && !b.outroot) {
 		struct run_summary sum;
 
 		if (report_write(p, final, b.stats, b.failures, c, &sum) != 0)
@@ -1984,7 +2022,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	}
 	for (i = 0; i < p->natoms; i++)
 		degraded += b.st[i].degraded;
-	if (!status && !o->ntargets && !b.kept && !degraded)
+	if (!status && !o->ntargets && !b.kept && !degraded && !b.outroot)
 		write_stamp(&b);
 	if (b.trace && trace_write(b.trace, o->trace) != 0) {
 		fprintf(stderr, "dmbuild: cannot write the trace to %s: %s\n", o->trace,
@@ -2009,6 +2047,11 @@ out:
 	free(b.chain_text);
 	lock_free(&b.dmlock);
 	lock_free(&b.dmlock_w);
+	if (b.outpath)
+		for (i = 0; i < p->natoms; i++)
+			free(b.outpath[i]);
+	free(b.outpath);
+	free(b.outroot);
 	free(b.wakes);
 	for (i = 0; i < p->natoms; i++) {
 		fill_job_free(b.st[i].job);

@@ -376,7 +376,7 @@ fill_job_run(struct fill_job *j, void (*wake)(void *ud), void *ud)
 
 			if (s->state != S_NEED)
 				continue;
-			if (s->attempt == 0 && !s->prev) {
+			if (s->attempt == 0 && !s->prev && f->mode != FILL_RESEARCH) {
 				pthread_mutex_lock(&f->mu);
 				e = f->lock ? lock_find(f->lock, j->out, s->name) : NULL;
 				if (e && digest_eq(e->key, s->key)) {
@@ -398,7 +398,7 @@ fill_job_run(struct fill_job *j, void (*wake)(void *ud), void *ud)
 			}
 			user = slot_user(s->name, s->prompt, s->values, s->prev, s->errors);
 			rkey = request_key(f, s, user);
-			if (from_cache(j, s, rkey)) {
+			if (f->mode != FILL_RESEARCH && from_cache(j, s, rkey)) {
 				pthread_mutex_lock(&f->mu);
 				f->st.from_cache++;
 				pthread_mutex_unlock(&f->mu);

@@ -4,6 +4,7 @@
  *   hybrid    the lock; else an answer already in the cache; else the
  *             provider chain.  Fills of an output that passed its checks go
  *             to the lock.
+ *   research  the provider chain, every time; never the lock.
  * An answer is stored in CACHE_FILLS the moment it arrives, under its
  * request key (slot key, attempt, the exact user text, temperature), so a
  * build killed mid-way never pays again for what it already received.
@@ -31,7 +32,8 @@ struct lock;
 
 enum fill_mode {
 	FILL_SAFE,
-	FILL_HYBRID
+	FILL_HYBRID,
+	FILL_RESEARCH /* always ask: neither the lock nor earlier answers */
 };
 
 enum fill_state {

@@ -25,7 +25,7 @@
 
 static const char usage_text[] =
 	"usage: dmbuild [-C DIR] [-f DMFILE] [-j N] [-k N] [-n] [-v] [--force]\n"
-	"               [--mode=safe|hybrid] [--llm-jobs N] [--max-cost USD]\n"
+	"               [--mode=safe|hybrid|research] [--llm-jobs N] [--max-cost USD]\n"
 	"               [--trace FILE] [TARGET...]\n"
 	"       dmbuild explain PATH | clean [--force] | graph | render TEMPLATE [DATA]\n"
 	"       dmbuild gate --env ENV [--rules FILE]\n"
@@ -43,9 +43,10 @@ static const char help_text[] =
 	"  -v               verbose: say why each atom is built\n"
 	"  --force          overwrite outputs that were edited by hand\n"
 	"  --trace FILE     write a Chrome trace-event JSON of the build (Perfetto)\n"
-	"  --mode=MODE      safe (no LLM: slot fills only from dmbuild.lock) or\n"
-	"                   hybrid (ask the model for slots without an accepted fill);\n"
-	"                   overrides the DMfile's mode\n"
+	"  --mode=MODE      safe (no LLM: slot fills only from dmbuild.lock), hybrid\n"
+	"                   (ask the model for slots without an accepted fill) or\n"
+	"                   research (ask afresh at higher temperatures, write only\n"
+	"                   under .dmbuild/research/RUN/); overrides the DMfile's mode\n"
 	"  --llm-jobs N     LLM requests in flight (default 32)\n"
 	"  --max-cost USD   start no LLM request once this much is spent\n"
 	"  --version        print the version\n"

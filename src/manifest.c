@@ -94,7 +94,7 @@ put_atom(struct buf *b, const struct atom *a, const struct record *r)
 }
 
 int
-manifest_write(const struct project *p, struct record *const *recs)
+manifest_write(const struct project *p, struct record *const *recs, const char *path)
 {
 	struct entry *e = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*e));
 	struct buf b = {0};
@@ -116,9 +116,9 @@ manifest_write(const struct project *p, struct record *const *recs)
 		put_atom(&b, e[i].a, e[i].r);
 	}
 	buf_adds(&b, "\n}}\n");
-	if (file_read("generation_manifest.json", &old, &oldlen) != 0 || oldlen != b.len ||
+	if (file_read(path, &old, &oldlen) != 0 || oldlen != b.len ||
 		memcmp(old, b.data, b.len) != 0)
-		r = fs_write_atomic("generation_manifest.json", b.data, b.len);
+		r = fs_write_atomic(path, b.data, b.len);
 	free(old);
 	free(e);
 	buf_free(&b);

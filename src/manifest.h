@@ -9,7 +9,7 @@ struct project;
 struct record;
 
 /* manifest_write: recs[i] is the final record of atom i (NULL: none).
- * Writes the file only when its content changes.  0 or DM_EIO. */
-int manifest_write(const struct project *p, struct record *const *recs);
+ * Writes path only when its content changes.  0 or DM_EIO. */
+int manifest_write(const struct project *p, struct record *const *recs, const char *path);
 
 #endif

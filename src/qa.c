@@ -383,8 +383,8 @@ qa_check_bytes(const struct project *p, const struct atom *a, const char *bytes,
 }
 
 int
-qa_check_cmds(const struct project *p, const struct atom *a, struct check_outcomes *oc,
-	struct diag *d)
+qa_check_cmds(const struct project *p, const struct atom *a, const char *path,
+	struct check_outcomes *oc, struct diag *d)
 {
 	const struct dm_prop *sp = dm_get(a->decl, "suite");
 	const char *suite = sp ? sp->value : "checks";
@@ -406,7 +406,7 @@ qa_check_cmds(const struct project *p, const struct atom *a, struct check_outcom
 			continue;
 		argv = run_split(c->arg, &why);
 		outframe = val_new(VAL_MAP);
-		val_map_set(outframe, "out", 3, val_new_str(a->out, strlen(a->out)));
+		val_map_set(outframe, "out", 3, val_new_str(path, strlen(path)));
 		depth = project_stack(p, a, stack);
 		stack[depth++] = outframe;
 		for (k = 0; argv && argv[k]; k++) {

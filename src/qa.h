@@ -91,9 +91,10 @@ void qa_free(struct qa *q);
  * one failed (messages in d, FILE:LINE:COL where there is one). */
 int qa_check_bytes(const struct project *p, const struct atom *a, const char *bytes, size_t n,
 	struct check_outcomes *oc, struct diag *d);
-/* qa_check_cmds: run the cmd checks of atom a (its file is in place). */
-int qa_check_cmds(const struct project *p, const struct atom *a, struct check_outcomes *oc,
-	struct diag *d);
+/* qa_check_cmds: run the cmd checks of atom a, whose file is in place at
+ * path ({{out}}; a->out except in a research run). */
+int qa_check_cmds(const struct project *p, const struct atom *a, const char *path,
+	struct check_outcomes *oc, struct diag *d);
 
 void check_outcomes_free(struct check_outcomes *oc);
 /* check_outcomes_text: the record form; check_outcomes_parse reads it. */

@@ -163,6 +163,18 @@ test_expect_success 'the command provider: no shell, prompt on stdin, fill on st
 	grep "^provider command$" dmbuild.lock
 '
 
+test_expect_success 'research: asks afresh, writes only under .dmbuild/research/RUN' '
+	stub "$fills" && project "anthropic claude-sonnet-4-5" && dm && cp dmbuild.lock lock.1 &&
+	cp out/flow.py flow.1 && n=$(requests) &&
+	dm --mode=research && grep "research run written to .dmbuild/research/" build.log &&
+	test $(requests) = $((n + 2)) &&
+	run=$(ls -d .dmbuild/research/*) && test -f "$run/out/flow.py" &&
+	test -f "$run/generation_manifest.json" &&
+	test_cmp lock.1 dmbuild.lock && test_cmp flow.1 out/flow.py &&
+	tail -1 "$TRASH/req.log" | python3 -c "import json,sys; assert json.load(sys.stdin)[\"body\"][\"temperature\"] == 1.0" &&
+	dm && grep "no work to do" build.log
+'
+
 test_expect_success 'the API key never reaches disk or output' '
 	stub "$fills" && project "anthropic claude-sonnet-4-5" &&
 	dm -v --trace trace.json && "$DMBUILD" explain out/flow.py >>build.log &&
