@@ -962,7 +962,7 @@ note(struct req *r, const struct provider *p, const char *fmt, ...)
 	if (r->why.len)
 		buf_adds(&r->why, "; ");
 	if (p->kind == PK_COMMAND)
-		buf_adds(&r->why, "command: ");
+		buf_printf(&r->why, "command %s: ", p->argv[0]);
 	else
 		buf_printf(&r->why, "%s %s: ", p->t->provider, p->t->model);
 	va_start(ap, fmt);

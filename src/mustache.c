@@ -124,6 +124,8 @@ struct parser {
 	size_t lpos;   /* position counting has reached */
 	int line;      /* line of lpos */
 	size_t lstart; /* start of that line */
+	size_t *lines; /* offset of each line's start, ascending */
+	size_t nlines;
 };
 
 static void
@@ -343,12 +345,22 @@ tokenize(struct parser *p)
 	return 0;
 }
 
+/* line_start: where the line holding pos starts (a binary search: one
+ * very long line must not make every tag on it cost its length). */
 static size_t
 line_start(const struct parser *p, size_t pos)
 {
-	while (pos > 0 && p->src[pos - 1] != '\n')
-		pos--;
-	return pos;
+	size_t lo = 0, hi = p->nlines;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->lines[mid] <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return p->lines[lo];
 }
 
 static int
@@ -356,8 +368,8 @@ blank_before(const struct parser *p, size_t pos)
 {
 	size_t i;
 
-	for (i = line_start(p, pos); i < pos; i++)
-		if (!is_blank((unsigned char)p->src[i]))
+	for (i = pos; i > 0 && p->src[i - 1] != '\n'; i--)
+		if (!is_blank((unsigned char)p->src[i - 1]))
 			return 0;
 	return 1;
 }
@@ -741,6 +753,21 @@ mst_parse(const char *name, const char *src, size_t len, struct mst **out, struc
 	p.len = len;
 	p.d = d;
 	p.line = 1;
+	{
+		size_t i, cap = 64;
+
+		p.lines = xmalloc(cap * sizeof(*p.lines));
+		p.lines[p.nlines++] = 0;
+		for (i = 0; i < len; i++) {
+			if (t->src[i] != '\n')
+				continue;
+			if (p.nlines == cap) {
+				cap *= 2;
+				p.lines = xreallocarray(p.lines, cap, sizeof(*p.lines));
+			}
+			p.lines[p.nlines++] = i + 1;
+		}
+	}
 
 	rc = tokenize(&p);
 	if (rc == 0 && p.nerr == 0) {
@@ -748,6 +775,7 @@ mst_parse(const char *name, const char *src, size_t len, struct mst **out, struc
 		rc = build(&p, t);
 	}
 	free(p.toks);
+	free(p.lines);
 	if (rc < 0 || p.nerr > 0) {
 		mst_free(t);
 		return DM_EINPUT;

@@ -85,9 +85,14 @@ project_file(struct project *p, const char *path, struct diag *d)
 	f->atom = (int)project_find(p, path);
 	real = project_resolve(p, path, &why);
 	if (real && inside_allowed(p, real) == 0 && file_read(real, &text, &len) == 0) {
+		int line, col;
+		const char *bad;
+
 		f->exists = 1;
 		f->digest = hash_bytes(text, len);
-		if (mst_parse(f->path, text, len, &f->tmpl, d))
+		if (text_check(text, len, &line, &col, &bad) != 0)
+			diag_add(d, f->path, line, col, "%s in a template", bad);
+		else if (mst_parse(f->path, text, len, &f->tmpl, d))
 			f->tmpl = NULL;
 		free(text);
 	}
@@ -158,6 +163,12 @@ render_value(const struct dm_prop *pr, const char *text, const struct val *const
 		return NULL;
 	}
 	mst_free(t);
+	if (memchr(out.data ? out.data : "", '\0', out.len)) {
+		diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col,
+			"%s: the spec puts a NUL byte into this value", pr->key);
+		buf_free(&out);
+		return NULL;
+	}
 	return buf_release(&out);
 }
 

@@ -48,6 +48,7 @@
 #include "spec.h"
 
 #define SPEC_MAX_DEPTH 1000
+#define SPEC_MAX_BYTES (64 << 20) /* a spec file is read whole: bound it */
 #define SPEC_ALIAS_BUDGET 1000000
 #define YAML_TAG_PREFIX "tag:yaml.org,2002:"
 
@@ -858,6 +859,15 @@ spec_load(const char *const *paths, size_t n, struct val **out, struct diag *d)
 			diag_add(d, paths[i], 0, 0, "cannot read spec file: %s", strerror(errno));
 			if (!rc)
 				rc = r;
+			continue;
+		}
+		if (len > SPEC_MAX_BYTES) {
+			diag_add(d, paths[i], 0, 0,
+				"spec file too large: %zu MiB; at most %d MiB are read",
+				len >> 20, SPEC_MAX_BYTES >> 20);
+			free(text);
+			if (!rc)
+				rc = DM_EINPUT;
 			continue;
 		}
 		r = spec_parse(paths[i], text, len, &v, d);

@@ -5,7 +5,8 @@
  * (true/false in any of the core spellings), int (decimal, 0o octal, 0x
  * hex), float (.inf, .nan, decimals, exponents); quoted scalars and
  * anything else are strings.  Anchors and aliases are expanded by copy
- * (with a limit against alias bombs).  Duplicate keys are an error.
+ * (with a limit against alias bombs).  Duplicate keys are an error.  A spec
+ * file over 64 MiB or nested deeper than 1,000 levels is refused.
  */
 #ifndef DM_SPEC_H
 #define DM_SPEC_H

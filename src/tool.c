@@ -52,7 +52,15 @@ render_partial(void *ud, const char *name, size_t len, const struct mst **out)
 		size_t tlen;
 
 		if (len && memchr(name, '\0', len) == NULL && file_read(path, &text, &tlen) == 0) {
-			r = mst_parse(path, text, tlen, &t, rc->d);
+			int line, col;
+			const char *bad;
+
+			if (text_check(text, tlen, &line, &col, &bad) != 0) {
+				diag_add(rc->d, path, line, col, "%s in a template", bad);
+				r = DM_EINPUT;
+			} else {
+				r = mst_parse(path, text, tlen, &t, rc->d);
+			}
 			free(text);
 			if (r) {
 				free(path);
@@ -96,6 +104,15 @@ tool_render(const char *tmpl, const char *data)
 		diag_add(&d, tmpl, 0, 0, "cannot read template: %s",
 			r == DM_ENOTFOUND ? "no such file" : "read error");
 		goto out;
+	}
+	{
+		int line, col;
+		const char *bad;
+
+		if (text_check(text, len, &line, &col, &bad) != 0) {
+			diag_add(&d, tmpl, line, col, "%s in a template", bad);
+			goto out;
+		}
 	}
 	if (mst_parse(tmpl, text, len, &t, &d))
 		goto out;

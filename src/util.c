@@ -503,3 +503,40 @@ strmap_each(const struct strmap *m, int (*fn)(void *ud, const char *key, void *v
 			return r;
 	return 0;
 }
+
+int
+text_check(const char *s, size_t n, int *line, int *col, const char **why)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, ls = 0;
+	int l = 1;
+
+	while (i < n) {
+		unsigned c = u[i];
+		size_t k, need = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2
+			: c >= 0xf0 && c <= 0xf4 ? 3 : 4;
+		unsigned cp = need == 1 ? c & 0x1f : need == 2 ? c & 0x0f : c & 0x07;
+
+		if (c == 0 || need == 4)
+			goto bad;
+		for (k = 1; k <= need; k++) {
+			if (i + k >= n || (u[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = cp << 6 | (u[i + k] & 0x3f);
+		}
+		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+			(need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			goto bad;
+		if (c == '\n') {
+			l++;
+			ls = i + 1;
+		}
+		i += need + 1;
+	}
+	return 0;
+bad:
+	*line = l;
+	*col = (int)(i - ls) + 1;
+	*why = u[i] == 0 ? "NUL byte" : "invalid UTF-8";
+	return -1;
+}

@@ -126,4 +126,9 @@ unsigned long cur_u32(struct cursor *c);
 unsigned long long cur_u64(struct cursor *c);
 char *cur_str(struct cursor *c); /* malloc'd, or NULL when bad */
 
+/* text_check: 0 if s[0..n) is UTF-8 without NUL bytes, else -1 with the
+ * 1-based line and column (in bytes) of the first offending byte and a
+ * static description in *why. */
+int text_check(const char *s, size_t n, int *line, int *col, const char **why);
+
 #endif

@@ -15,7 +15,7 @@ x-api-key headers for Anthropic) and answered in the provider's own format.
 The port (picked by the system unless --port) goes to --port-file, written
 atomically, or else to standard output.  Every request is appended to the
 --log file as one JSON line: n (1-based arrival order), t (Unix time),
-method, path, provider, headers (lower-cased names, all of them),
+client_port (one per connection: keep-alive shows as reuse), method, path, provider, headers (lower-cased names, all of them),
 x_api_key and authorization (the header's value or null: tests assert
 them), body (the parsed JSON, or the raw text if it is not JSON), kind and
 status (what the stub answered).
@@ -164,6 +164,9 @@ def text_of(content):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "llm-stub/1"
+    # headers and body are separate writes: without TCP_NODELAY the body
+    # waits for the client's delayed ACK (40 ms a request)
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         pass
@@ -181,9 +184,15 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data) if length is None else length))
         for k, v in (extra or {}).items():
             self.send_header(k, str(v))
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
+        if isinstance(getattr(self, "_headers_buffer", None), list):
+            # one write for the headers and the body
+            self._headers_buffer.append(b"\r\n")
+            self._headers_buffer.append(data)
+            self.flush_headers()
+        else:
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
 
     def error_body(self, provider, etype, message, code=None):
         if provider == "anthropic":
@@ -381,7 +390,8 @@ class Handler(BaseHTTPRequestHandler):
         key = xkey if provider == "anthropic" else (
             authz[7:] if authz and authz.startswith("Bearer ") else authz)
         self.entry = {
-            "n": n, "t": time.time(), "method": "POST", "path": self.path,
+            "n": n, "t": time.time(), "client_port": self.client_address[1],
+            "method": "POST", "path": self.path,
             "provider": provider, "headers": headers, "x_api_key": xkey,
             "authorization": authz,
             "body": body if body is not None else raw.decode("utf-8", "replace"),
@@ -448,6 +458,12 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024
+
+    def handle_error(self, request, client_address):
+        # a client that gave up (timeout, cancel) is not an error here
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def main():

@@ -185,6 +185,27 @@ stub_count_marker(const struct stub *s, const char *marker)
 	return n;
 }
 
+/* stub_connections: how many connections the logged requests came on. */
+static size_t
+stub_connections(const struct stub *s)
+{
+	struct val *l = stub_log(s);
+	long long *ports = xcalloc(l->n + 1, sizeof(*ports));
+	size_t i, j, n = 0;
+
+	for (i = 0; i < l->n; i++) {
+		const struct val *p = val_resolve(l->items[i], "client_port");
+
+		for (j = 0; j < n && (!p || ports[j] != p->i); j++)
+			;
+		if (p && j == n)
+			ports[n++] = p->i;
+	}
+	free(ports);
+	val_free(l);
+	return n;
+}
+
 static const char *
 field(const struct val *root, const char *path)
 {
@@ -795,6 +816,34 @@ test_refused(void)
 }
 
 static void
+test_timeout(void)
+{
+	struct stub a, b;
+	struct llm_target chain[] = {{"anthropic", "claude-haiku-4-5"}, {"openai", "gpt-4o"}};
+	struct llm_opts o = fast_opts(chain, 2);
+	struct llm_response *r;
+	double t0;
+
+	stub_start(&a, "{\"latency_ms\":3000}");
+	stub_start(&b, "{\"fill\":\"quick\"}");
+	env_for(&a, &b);
+	o.timeout_ms = 200;
+	o.max_attempts = 2;
+	t0 = now_ms();
+	r = run_one(&o, "s", "p");
+	t0 = now_ms() - t0;
+	ok(r && r->error == LLM_OK && r->text && !strcmp(r->text, "quick") && r->attempts == 3,
+		"a slow provider times out twice, then the next one answers");
+	ok(t0 < 1500, "each attempt is cut at timeout_ms (%.0f ms in all)", t0);
+	ok(r && has(r->message, "anthropic claude-haiku-4-5: ") && has(r->message, "timed out") &&
+			has(r->message, "(2 attempts)"),
+		"the message says it timed out: %s", r && r->message ? r->message : "");
+	llm_response_free(r);
+	stub_stop(&a);
+	stub_stop(&b);
+}
+
+static void
 test_breaker(void)
 {
 	struct stub a, b;
@@ -910,6 +959,7 @@ test_budget(void)
 		nok, nbudget);
 	ok(fabs(llm_spent(l) - 0.03) < 1e-12, "llm_spent: %.4f", llm_spent(l));
 	is_int((long long)stub_count(&s), 3, "no request was sent once the budget was spent");
+	is_int((long long)stub_connections(&s), 1, "one after the other, they share a connection");
 	ok(r[4] && has(r[4]->message, "budget: $0.0300 spent of the --max-cost $0.0250 limit"),
 		"the message says why: %s", r[4] && r[4]->message ? r[4]->message : "");
 	ok(r[4] && r[4]->attempts == 0 && !r[4]->provider, "no attempt, no provider");
@@ -965,6 +1015,8 @@ test_throughput(void)
 	is_int(good, N, "200 requests, each with its own answer");
 	ok(wall < 3000, "200 requests at 100 in flight, 250 ms each: %.0f ms (ideal 500)", wall);
 	is_int((long long)stub_count(&s), N, "exactly 200 requests sent");
+	ok(stub_connections(&s) <= 100, "on at most 100 connections, kept alive (%zu)",
+		stub_connections(&s));
 	llm_free(l);
 	for (i = 0; i < N; i++)
 		llm_response_free(r[i]);
@@ -1003,7 +1055,7 @@ test_command(void)
 	o.chain = fails;
 	r = run_one(&o, "", "p");
 	ok(r && r->error == LLM_E_TRANSPORT && r->attempts == 1 &&
-			has(r->message, "command: exit status 3: oops"),
+			has(r->message, "command sh: exit status 3: oops"),
 		"a failing command is not retried: %s", r && r->message ? r->message : "");
 	llm_response_free(r);
 
@@ -1371,6 +1423,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* the stub is on the loopback: never through a proxy */
+	setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+	setenv("no_proxy", "127.0.0.1,localhost", 1);
 	{
 		const char *slash = strrchr(stub_path, '/');
 
@@ -1386,6 +1441,7 @@ main(int argc, char **argv)
 	test_nokey();
 	test_retry_after();
 	test_refused();
+	test_timeout();
 	test_breaker();
 	test_budget();
 	test_throughput();
