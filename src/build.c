@@ -1442,10 +1442,21 @@ print_plan(struct bctx *b, const size_t *order)
 		printf("LLM: %zu slot%s: %zu from dmbuild.lock, %zu from the cache, %zu call%s",
 			lk + ch + calls, lk + ch + calls == 1 ? "" : "s", lk, ch, calls,
 			calls == 1 ? "" : "s");
-		if (calls && b->mode == FILL_SAFE)
+		if (calls && b->mode == FILL_SAFE) {
 			printf(" (safe mode makes none: those slots fail)");
-		else if (calls)
-			printf(" (about %lu tokens in)", tin);
+		} else if (calls && b->llm.nchain) {
+			/* Output: assume an answer of a quarter of the input, at most
+			 * the request's 4096 tokens. */
+			unsigned long tout = tin / 4 < calls * 4096 ? tin / 4 : calls * 4096;
+			double pin = 0, pout = 0;
+			struct diag pd = {0};
+
+			if (b->o->pricing)
+				llm_price(b->o->pricing, b->chain[0].model, &pin, &pout, &pd);
+			diag_free(&pd);
+			printf(" to %s (about %lu tokens in, %lu out, $%.4f)", b->chain[0].model, tin,
+				tout, ((double)tin * pin + (double)tout * pout) / 1e6);
+		}
 		printf("\n");
 	}
 	if (nkept) {

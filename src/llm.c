@@ -706,6 +706,26 @@ price_find(const struct llm *l, const char *model)
 	return best ? best : dflt;
 }
 
+int
+llm_price(const char *pricing, const char *model, double *in, double *out, struct diag *d)
+{
+	struct llm *l = xcalloc(1, sizeof(*l));
+	const struct price *p;
+	size_t i;
+	int rc = pricing_load(l, pricing, d);
+
+	*in = *out = 0;
+	if (!rc && (p = price_find(l, model)) != NULL) {
+		*in = p->in;
+		*out = p->out;
+	}
+	for (i = 0; i < l->nprices; i++)
+		free(l->prices[i].model);
+	free(l->prices);
+	free(l);
+	return rc;
+}
+
 static double
 cost_of(const struct price *p, const struct llm_response *r)
 {

@@ -94,6 +94,9 @@ void llm_cancel(struct llm *l);
 double llm_spent(struct llm *l);
 void llm_free(struct llm *l);
 void llm_response_free(struct llm_response *r);
+/* llm_price: the USD per million input and output tokens of model in the
+ * pricing file (0 when it names no price); 0, or an error in d. */
+int llm_price(const char *pricing, const char *model, double *in, double *out, struct diag *d);
 /* llm_error_name: a short static name for e ("quota", "transport", ...). */
 const char *llm_error_name(enum llm_error e);
 

@@ -94,7 +94,7 @@ test_expect_success 'safe mode lists every slot without an accepted fill, and as
 
 test_expect_success '-n estimates the fills: lock, cache, calls' '
 	stub "$fills" && project "anthropic claude-sonnet-4-5" &&
-	"$DMBUILD" -n >plan && grep "^LLM: 2 slots: 0 from dmbuild.lock, 0 from the cache, 2 calls (about [0-9]* tokens in)$" plan &&
+	"$DMBUILD" -n >plan && grep "^LLM: 2 slots: 0 from dmbuild.lock, 0 from the cache, 2 calls to claude-sonnet-4-5 (about [0-9]* tokens in, [0-9]* out, \$0\.0[0-9]*)$" plan &&
 	dm && mv dmbuild.lock lock.bak &&
 	"$DMBUILD" -n >plan && grep "^LLM: 2 slots: 0 from dmbuild.lock, 2 from the cache, 0 calls$" plan &&
 	mv lock.bak dmbuild.lock && rm -rf .dmbuild &&
