@@ -162,14 +162,6 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static struct digest
 digest_from_key(const unsigned char k[16])
@@ -184,19 +176,6 @@ digest_from_key(const unsigned char k[16])
 	return d;
 }
 
-static int
-hash_file(const char *path, struct digest *d)
-{
-	char *text;
-	size_t len;
-	int r = file_read(path, &text, &len);
-
-	if (r)
-		return r;
-	*d = hash_bytes(text, len);
-	free(text);
-	return 0;
-}
 
 /* env_file: the digest of a file a template read: outputs are read from
  * disk each time (they change during the build), anything else through
@@ -955,7 +934,7 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	char *bytes = NULL;
 	size_t n = 0;
 	int ours, edited, cached = 0;
-	double t0 = mono_ms();
+	double t0 = clock_ms();
 
 	if (!s->job) {
 		progress_atom(b->pr, a->stratum, a->out);
@@ -993,16 +972,16 @@ prepare(struct bctx *b, size_t i, struct result *res)
 		n = out.len;
 		bytes = buf_release(&out);
 	}
-	res->ms = mono_ms() - t0;
+	res->ms = clock_ms() - t0;
 	if (a->nchecks && !a->nslots) {
-		double q0 = mono_ms();
+		double q0 = clock_ms();
 		int bad = qa_check_bytes(b->p, a, bytes, n, &oc, &d) != 0;
 
-		trace_checks(b, a, &oc, 0, q0, mono_ms());
+		trace_checks(b, a, &oc, 0, q0, clock_ms());
 		report_diag(b, &d);
 		pthread_mutex_lock(&b->lock);
 		b->stats[STRATUM_QA].atoms++;
-		b->stats[STRATUM_QA].ms += mono_ms() - q0;
+		b->stats[STRATUM_QA].ms += clock_ms() - q0;
 		b->stats[STRATUM_QA].errors += bad;
 		pthread_mutex_unlock(&b->lock);
 		if (bad) {
@@ -1084,7 +1063,7 @@ run_cmds(struct bctx *b, const struct atom *a, struct record *nr)
 {
 	struct check_outcomes oc = {0};
 	struct diag d = {0};
-	double q0 = mono_ms();
+	double q0 = clock_ms();
 	char *more;
 	size_t from;
 	int bad;
@@ -1092,7 +1071,7 @@ run_cmds(struct bctx *b, const struct atom *a, struct record *nr)
 	check_outcomes_parse(nr->checks, &oc);
 	from = oc.n;
 	bad = qa_check_cmds(b->p, a, opath(b, (size_t)(a - b->p->atoms)), &oc, &d) != 0;
-	trace_checks(b, a, &oc, from, q0, mono_ms());
+	trace_checks(b, a, &oc, from, q0, clock_ms());
 	report_diag(b, &d);
 	more = check_outcomes_text(&oc);
 	free(nr->checks);
@@ -1102,7 +1081,7 @@ run_cmds(struct bctx *b, const struct atom *a, struct record *nr)
 	if (bad)
 		nr->flags |= RECORD_CHECKS_FAILED;
 	pthread_mutex_lock(&b->lock);
-	b->stats[STRATUM_QA].ms += mono_ms() - q0;
+	b->stats[STRATUM_QA].ms += clock_ms() - q0;
 	b->stats[STRATUM_QA].errors += bad;
 	pthread_mutex_unlock(&b->lock);
 	return bad;
@@ -1143,7 +1122,7 @@ flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 		struct result *res = &batch[k];
 		struct atom *a = &b->p->atoms[res->idx];
 		struct astate *s = &b->st[res->idx];
-		double t0 = mono_ms();
+		double t0 = clock_ms();
 
 		oc[k] = OUT_FAILED;
 		if (r) {
@@ -1168,7 +1147,7 @@ flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 			b->stats[a->stratum].errors++;
 		}
 
-		b->stats[a->stratum].ms += res->ms + (mono_ms() - t0);
+		b->stats[a->stratum].ms += res->ms + (clock_ms() - t0);
 		pthread_mutex_unlock(&b->lock);
 		result_free(res);
 	}
@@ -1211,7 +1190,7 @@ complete(struct bctx *b, size_t i, enum outcome oc)
 		buf_printf(&args, "\"outcome\": \"%s\", \"why\": ", names[oc]);
 		json_put_str(&args, b->st[i].why ? b->st[i].why : "", b->st[i].why ? strlen(b->st[i].why) : 0);
 		trace_span(b->trace, a->out, stratum_name(a->stratum), b->st[i].tid, b->st[i].t0,
-			mono_ms(), args.data);
+			clock_ms(), args.data);
 		buf_free(&args);
 	}
 	if (oc == OUT_FAILED)
@@ -1328,7 +1307,7 @@ worker(void *arg)
 		}
 		i = b->ready[b->headready++];
 		b->running++;
-		b->st[i].t0 = mono_ms();
+		b->st[i].t0 = clock_ms();
 		b->st[i].tid = worker_id;
 		pthread_mutex_unlock(&b->lock);
 		oc = run_atom(b, i, &res);

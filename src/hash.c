@@ -20,6 +20,20 @@ hash_bytes(const void *p, size_t n)
 	return d;
 }
 
+int
+hash_file(const char *path, struct digest *d)
+{
+	char *text;
+	size_t len;
+	int r = file_read(path, &text, &len);
+
+	if (r)
+		return r;
+	*d = hash_bytes(text, len);
+	free(text);
+	return 0;
+}
+
 struct hasher *
 hasher_new(void)
 {

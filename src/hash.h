@@ -20,6 +20,8 @@ struct hasher; /* streaming state, opaque */
 
 /* hash_bytes: the XXH3-128 digest of p[0..n). */
 struct digest hash_bytes(const void *p, size_t n);
+/* hash_file: the digest of a file's bytes; 0, or file_read's DM_E* code. */
+int hash_file(const char *path, struct digest *d);
 /* hasher_new / hasher_free: a streaming hasher; add pieces, then final. */
 struct hasher *hasher_new(void);
 void hasher_free(struct hasher *h);

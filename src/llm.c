@@ -156,14 +156,6 @@ curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static void
 wipe(char *s)
@@ -941,7 +933,7 @@ finish(struct llm *l, struct req *r, struct llm_response *resp)
 		resp->model = l->pv[r->last_pi].t->model;
 	}
 	resp->attempts = r->attempts;
-	resp->latency_ms = r->started > 0 ? now_ms() - r->started : 0;
+	resp->latency_ms = r->started > 0 ? clock_ms() - r->started : 0;
 	m = redact(l, resp->message);
 	free(resp->message);
 	resp->message = m;
@@ -1173,7 +1165,7 @@ leave(struct req *r)
 static void
 start(struct llm *l, struct req *r, int cancelled)
 {
-	double now = now_ms();
+	double now = clock_ms();
 
 	for (;;) {
 		struct provider *p;
@@ -1248,7 +1240,7 @@ static void
 provider_failed(struct llm *l, struct req *r, enum llm_error e, const char *msg)
 {
 	struct provider *p = &l->pv[r->pi];
-	double now = now_ms();
+	double now = clock_ms();
 
 	if (e == LLM_E_AUTH)
 		note(r, p, "%s; check %s", msg, p->key_env ? p->key_env : "the server's settings");
@@ -1287,7 +1279,7 @@ attempt_failed(struct llm *l, struct req *r, enum llm_error e, int retry, char *
 			delay = backoff_ms(l, r->attempt);
 		else if (delay > LLM_RETRY_AFTER_MAX_MS)
 			delay = LLM_RETRY_AFTER_MAX_MS;
-		r->due = now_ms() + delay;
+		r->due = clock_ms() + delay;
 		r->next = l->delayed;
 		l->delayed = r;
 		return;
@@ -1522,7 +1514,7 @@ engine_main(void *arg)
 				fail(l, r, r->cur ? r->cur : LLM_E_TRANSPORT, NULL);
 			}
 		}
-		now = now_ms();
+		now = clock_ms();
 		for (pp = &l->delayed; (r = *pp);) {
 			if (r->due <= now) {
 				*pp = r->next;
@@ -1557,7 +1549,7 @@ engine_main(void *arg)
 			http_done(l, (struct req *)(void *)priv, m->data.result);
 		}
 		/* completions above may have delayed or requeued requests */
-		now = now_ms();
+		now = clock_ms();
 		for (r = l->delayed; r; r = r->next)
 			if (r->due - now < wait)
 				wait = r->due - now;

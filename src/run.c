@@ -30,14 +30,6 @@ cloexec_pipe(int p[2])
 	return 0;
 }
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static void
 close_pipe(int p[2])
@@ -82,7 +74,7 @@ run_argv(char *const argv[], const char *dir, const char *in, size_t inlen, int 
 	size_t max_out, struct run_result *res)
 {
 	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, prep[2] = {-1, -1};
-	double start = now_ms();
+	double start = clock_ms();
 	size_t inoff = 0;
 	pid_t pid;
 	int status = 0, devnull = -1, e, n;
@@ -139,7 +131,7 @@ run_argv(char *const argv[], const char *dir, const char *in, size_t inlen, int 
 		if (!nf)
 			break;
 		if (timeout_ms > 0) {
-			double left = timeout_ms - (now_ms() - start);
+			double left = timeout_ms - (clock_ms() - start);
 
 			if (left <= 0) {
 				res->timed_out = 1;
@@ -192,10 +184,10 @@ run_argv(char *const argv[], const char *dir, const char *in, size_t inlen, int 
 		kill(-pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!res->timed_out && timeout_ms > 0 && now_ms() - start > timeout_ms)
+	if (!res->timed_out && timeout_ms > 0 && clock_ms() - start > timeout_ms)
 		res->timed_out = 1;
 	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	res->ms = now_ms() - start;
+	res->ms = clock_ms() - start;
 	return 0;
 fail:
 	e = errno;

@@ -250,16 +250,13 @@ tool_explain(struct project *p, struct cache *c, const char *path)
 	if (!st.exists) {
 		printf(" (the file is missing)\n");
 	} else {
-		char *text;
-		size_t len;
+		struct digest now;
 
-		if (file_read(path, &text, &len) == 0) {
-			printf(digest_eq(hash_bytes(text, len), r.out) ? " (the file matches)\n"
-								       : " (the file was edited by hand)\n");
-			free(text);
-		} else {
+		if (hash_file(path, &now) == 0)
+			printf(digest_eq(now, r.out) ? " (the file matches)\n"
+						     : " (the file was edited by hand)\n");
+		else
 			printf(" (unreadable)\n");
-		}
 	}
 	digest_hex(r.key, hex);
 	printf("  inputs    %s\n", hex);
@@ -364,20 +361,15 @@ tool_clean(struct cache *c, int force)
 	for (i = 0; i < cc.n; i++) {
 		struct record *r = &cc.recs[i];
 		struct fstamp st;
-		char *text;
-		size_t len;
+		struct digest d;
 		int ours = 0;
 
 		fs_stamp(cc.paths[i], &st);
 		if (st.exists) {
-			if (fstamp_eq(&st, &r->st)) {
+			if (fstamp_eq(&st, &r->st))
 				ours = 1;
-			} else if (file_read(cc.paths[i], &text, &len) == 0) {
-				struct digest d = hash_bytes(text, len);
-
+			else if (hash_file(cc.paths[i], &d) == 0)
 				ours = digest_eq(d, r->out) || digest_eq(d, r->prev);
-				free(text);
-			}
 			if (ours || force) {
 				if (fs_remove(cc.paths[i]) == 0) {
 					removed++;

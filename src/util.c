@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -539,4 +540,13 @@ bad:
 	*col = (int)(i - ls) + 1;
 	*why = u[i] == 0 ? "NUL byte" : "invalid UTF-8";
 	return -1;
+}
+
+double
+clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }

@@ -131,4 +131,7 @@ char *cur_str(struct cursor *c); /* malloc'd, or NULL when bad */
  * static description in *why. */
 int text_check(const char *s, size_t n, int *line, int *col, const char **why);
 
+/* clock_ms: a monotonic clock in milliseconds (for durations). */
+double clock_ms(void);
+
 #endif
