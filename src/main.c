@@ -211,14 +211,17 @@ main(int argc, char **argv)
 {
 	struct build_opts o = {0};
 	const char *dir = NULL, *cmd = NULL, *mode = NULL, *env = NULL, *rules = NULL;
-	char **args = xcalloc((size_t)argc + 1, sizeof(*args));
+	/* Static: fatal() may exit at any point below, and these must stay
+	 * reachable then (they are freed on every normal return). */
+	static char **args;
+	static char *data, *stdlib, *pricing;
 	size_t nargs = 0;
-	char *data, *stdlib, *pricing;
 	const char *datadir_path;
 	struct sigaction sa;
 	int i, status, optend = 0;
 	long cpus;
 
+	args = xcalloc((size_t)argc + 1, sizeof(*args));
 	o.dmfile = "DMfile";
 	o.keep_going = 1;
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
