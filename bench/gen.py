@@ -515,9 +515,13 @@ def edit(d, index):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dir", help="the project directory to write (or edit)")
-    ap.add_argument("--entities", type=int, default=2500)
-    ap.add_argument("--templates", type=int, default=4)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--entities", type=int, default=2500,
+                    help="entities in the spec (default 2500)")
+    ap.add_argument("--templates", type=int, default=4,
+                    help="per-entity templates (default 4: model, routes, schema, "
+                    "test; more repeat them as variants)")
+    ap.add_argument("--seed", type=int, default=1,
+                    help="seed of the pseudo-random fields (default 1)")
     ap.add_argument("--dmbuild", default=os.path.normpath(os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "dmbuild")),
         help="the dmbuild binary that build.ninja and Makefile run")

@@ -11,7 +11,7 @@ and Makefile that run one `dmbuild render` process per output.  Each tool
 gets its own copy of the tree.  For each tool this measures
 
   full   a build from a clean tree (outputs, dmbuild's .dmbuild/ cache and
-         manifest, ninja's .ninja_log all removed first);
+         manifest, ninja's .ninja_log all moved aside first);
   noop   a build right after a complete one;
   edit   a build after `gen.py --edit` changed the type of one field of one
          entity; every run edits a different entity, so no run can be served
@@ -22,6 +22,9 @@ Invariants:
     starting with the next tool), so drift in the load of a shared machine
     spreads over all tools alike.
   - The first W runs of each phase are warm-ups and are not counted.
+  - If the first round of full builds shows that the requested rounds would
+    overrun --budget (default 23 minutes), fewer are measured (never fewer
+    than MIN_FULL), and the report says so.
   - Wall time is taken around the whole run (including /usr/bin/time's own
     exec, about 1 ms, alike for every tool); peak RSS is /usr/bin/time's %M
     (ru_maxrss): the largest single process among the tool and the children
@@ -52,6 +55,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 GEN = os.path.join(HERE, "gen.py")
 TIME = "/usr/bin/time"
+RESERVE = 150
+MIN_FULL = 3
 
 PROGRESS = re.compile(r"^\[\s*\d+/\d+\]\s+\S+\s+(\S+)\s*$")
 MAKE_RENDER = re.compile(r" render \S+ \S+ > (\S+)\s*$")
@@ -101,6 +106,13 @@ def machine_facts(dmbuild, work):
     except (OSError, subprocess.CalledProcessError, IndexError, ValueError):
         pass
     commit = first_line(["git", "-C", TOP, "rev-parse", "--short", "HEAD"])
+    try:
+        if sh(["git", "-C", TOP, "status", "--porcelain", "--untracked-files=no"]).strip():
+            commit += " + uncommitted changes"
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    st = os.stat(dmbuild)
+    built = datetime.datetime.fromtimestamp(st.st_mtime).strftime("%Y-%m-%d %H:%M")
     cflags = "unknown"
     try:
         with open(os.path.join(TOP, "config.mk"), encoding="utf-8") as fp:
@@ -115,8 +127,9 @@ def machine_facts(dmbuild, work):
         "memory": mem,
         "kernel": platform.release(),
         "filesystem": fs,
-        "dmbuild": "%s (commit %s, built with %s)"
-                   % (first_line([dmbuild, "--version"]), commit, cflags),
+        "dmbuild": "%s (tree at %s; binary of %s, %d KiB, %s)"
+                   % (first_line([dmbuild, "--version"]), commit, built, st.st_size // 1024,
+                      cflags),
         "ninja": first_line(["ninja", "--version"]),
         "make": first_line(["make", "--version"]),
         "gcc": first_line(["gcc", "--version"]),
@@ -254,6 +267,48 @@ def setup(a):
     return tools, env, meta, dm
 
 
+def size_full_phase(a, total, round_secs):
+    """Fewer full-build rounds if the requested ones would overrun --budget.
+
+    The no-op and edit phases are small next to the full builds; RESERVE
+    seconds are kept for them.  Never fewer than MIN_FULL measured rounds.
+    """
+    left = a.budget - (time.time() - a.t0) - RESERVE
+    done = max(a.warmup, 1)
+    fit = done + int(left // round_secs) if round_secs > 0 else total
+    new = min(total, max(fit, a.warmup + MIN_FULL))
+    if new < total:
+        a.full_runs = new - a.warmup
+        a.notes.append("The machine was slow (one round of full builds took %.0f s), so "
+                       "only %d full builds per tool were measured instead of %d, to "
+                       "stay within the %.0f s budget."
+                       % (round_secs, a.full_runs, total - a.warmup, a.budget))
+        print("run.py: " + a.notes[-1], file=sys.stderr)
+    return new
+
+
+def render_cost(dm, src, meta, env, n=40):
+    """Mean wall time of one `dmbuild render` process (of a per-entity
+    template), run from a shell loop as ninja and make run them."""
+    data = "data/%s.json" % meta["names"][0]
+    tmpl = "templates/" + meta["kinds"][0][1]
+    script = 'i=0; while [ $i -lt %d ]; do "$0" render %s %s >/dev/null || exit 1; ' \
+             'i=$((i+1)); done' % (n, tmpl, data)
+    t0 = time.perf_counter()
+    subprocess.run(["/bin/sh", "-c", script, dm], cwd=src, env=env, check=True)
+    return (time.perf_counter() - t0) / n
+
+
+def cpu_ticks():
+    """(busy, total) clock ticks of the whole machine, from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="utf-8") as fp:
+            v = [int(x) for x in fp.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(v) - v[3] - v[4], sum(v)
+
+
 def edit_tree(tree, entity):
     out = subprocess.run([sys.executable, GEN, "--edit", tree, "--entity", str(entity)],
                          check=True, stdout=subprocess.PIPE, text=True).stdout
@@ -270,12 +325,17 @@ def bench(a):
     tools, env, meta, dm = setup(a)
     n = meta["entities"]
     facts = machine_facts(dm, a.work)
+    facts["render"] = render_cost(dm, os.path.join(a.work, "src"), meta, env)
     load0 = os.getloadavg()
-    t_start = time.time()
+    ticks0, times0 = cpu_ticks(), os.times()
     log = sys.stderr
 
-    def phase(name, total, before=None, expect=None):
-        for i in range(total):
+    def phase(name, total, before=None):
+        i = 0
+        while i < total:
+            if name == "full" and i == max(a.warmup, 1):
+                total = size_full_phase(a, total, time.time() - round_start)
+            round_start = time.time()
             warm = i < a.warmup
             info = before(i) if before else None
             # Each round starts with another tool, so no tool always runs
@@ -301,15 +361,32 @@ def bench(a):
                 print("  %-5s %s%-13s %8.3f s %8d KiB %6d rebuilt"
                       % (name, "warm " if warm else "run  ", t.label, r["wall"], r["rss"],
                          r["count"]), file=log, flush=True)
+            i += 1
 
     print("run.py: %d atoms (%d entities x %d templates + 2); work dir %s"
           % (meta["atoms"], n, meta["templates"], a.work), file=log)
+    def stage(what):
+        print("run.py: %s done at %.0f s" % (what, time.time() - a.t0), file=log, flush=True)
+
+    stage("setup")
     phase("full", a.warmup + a.full_runs)
+    stage("full builds")
     compare_trees(tools, a, "after the full builds")
     phase("noop", a.warmup + a.runs)
+    stage("no-op builds")
     phase("edit", a.warmup + a.runs, before=lambda i: edit_entity(i, n))
+    stage("edit builds")
     compare_trees(tools, a, "after the edits")
-    elapsed = time.time() - t_start
+    stage("comparison")
+    elapsed = time.time() - a.t0
+    ticks1, times1 = cpu_ticks(), os.times()
+    if ticks0 and ticks1:
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = (ticks1[0] - ticks0[0]) / hz
+        span = (ticks1[1] - ticks0[1]) / hz
+        ours = (times1.children_user + times1.children_system + times1.user + times1.system
+                - times0.children_user - times0.children_system - times0.user - times0.system)
+        facts["others"] = (max(0.0, busy - ours), span)
     return tools, meta, facts, load0, os.getloadavg(), elapsed
 
 
@@ -398,12 +475,22 @@ def report(a, tools, meta, facts, load0, load1, elapsed):
         w("| %s | %s |" % (k, facts[k].replace("|", "/")))
     w("| load average | %.2f at the start, %.2f at the end (shared machine) |"
       % (load0[0], load1[0]))
-    w("| benchmark time | %.0f s |" % elapsed)
+    w("| one `dmbuild render` process | %.1f ms (mean of 40 in a shell loop: the unit of "
+      "work of the ninja and make builds) |" % (facts["render"] * 1000))
+    if "others" in facts:
+        o, span = facts["others"]
+        w("| CPU used by other processes | %.0f CPU-seconds during the run, %.0f%% of "
+          "the machine |" % (o, 100 * o / span if span else 0))
+    w("| benchmark time | %.0f s (setup and every run, not the final clean-up) |" % elapsed)
     w("")
     w("## Commands\n")
     w("Each tool runs in its own copy of the tree (the working directory):\n")
     for t in tools:
         w("- `%s`" % " ".join(["dmbuild" if x.endswith("/dmbuild") else x for x in t.argv]))
+    w("")
+    w("dmbuild's default `-j` is the number of online CPUs (%s here), so where both "
+      "dmbuild columns appear they run the same configuration and their difference "
+      "is the noise of the machine." % facts["nproc"])
     w("")
     w("- **full**: before each run, `out/`, `.dmbuild/`, `generation_manifest.json`, "
       "`.ninja_log` and `.ninja_deps` are moved out of the tree (no cache can help). "
@@ -416,14 +503,17 @@ def report(a, tools, meta, facts, load0, load1, elapsed):
       "(not timed); every run edits a **different** entity (I = 7 + 389 k mod %d), "
       "so dmbuild's content-addressed cache never has the answer."
       % meta["entities"])
-    w("- %d warm-up run%s per phase, then %d measured full builds and %d measured "
-      "no-op and edit builds per tool; runs interleave the tools, each round starting with the next one.  Numbers are "
-      "**medians**.  Wall time includes `/usr/bin/time`'s exec (about 1 ms, alike "
-      "for all).  Peak RSS is `/usr/bin/time -f %%M` (`ru_maxrss`): the largest single process "
-      "of the tool's tree (for ninja and make: the tool itself, `/bin/sh` or one "
+    w("- %d warm-up run%s per phase, then measured runs per tool: %d full builds, "
+      "%d no-op builds and as many edit builds; runs interleave the tools, each "
+      "round starting with the next one.  Numbers are **medians**.  Wall time "
+      "includes `/usr/bin/time`'s exec (about 1 ms, alike for all).  Peak RSS is "
+      "`/usr/bin/time -f %%M` (`ru_maxrss`): the largest single process of the "
+      "tool's tree (for ninja and make: the tool itself, `/bin/sh` or one "
       "`dmbuild render`), not a sum."
       % (a.warmup, "" if a.warmup == 1 else "s", a.full_runs, a.runs))
     w("")
+    for note in a.notes:
+        w("**Note:** " + note + "\n")
     w("## Wall time (median)\n")
     head = "| | " + " | ".join(t.label for t in tools) + " | " + \
         " | ".join("%s / ninja" % t.label for t in dms) + " |"
@@ -444,6 +534,9 @@ def report(a, tools, meta, facts, load0, load1, elapsed):
                           fmt_s(max(r["wall"] for r in t.res[p]))) for t in tools)))
     w("")
     w("## Peak RSS (median)\n")
+    w("ninja's and make's own footprint is their no-op figure; in the full and edit "
+      "builds their peak is the largest child, a `dmbuild render` of an aggregate over "
+      "`data/all.json`.\n")
     w(head)
     w("|---" * (1 + len(tools) + len(dms)) + "|")
     for p, title in phases:
@@ -496,6 +589,18 @@ def report(a, tools, meta, facts, load0, load1, elapsed):
         w("| `%s` peak RSS within 2x of ninja's (every phase) | worst %.1fx | %s |"
           % (t.label, worst, "yes" if worst <= 2 else "**no**"))
     w("")
+    w("## Rerunning\n")
+    w("- `python3 bench/run.py --write doc/performance.md`: this page at the default "
+      "10,002 atoms (10 to 15 minutes on this machine, most of it ninja's and make's "
+      "full builds, plus a minute to delete the work directory).")
+    w("- `python3 bench/run.py --atoms 1002`: a tenth of the size, in a minute or "
+      "two; prints the page without writing it.")
+    w("- `python3 bench/run.py --check --atoms 1002`: only checks that dmbuild, ninja "
+      "and make produce byte-identical trees, before and after two edits, and that "
+      "each rebuilds what it should.")
+    w("- `bench/profile.sh`: callgrind profiles of dmbuild's full, no-op and edit "
+      "builds, with the top functions by own and inclusive cost.")
+    w("")
     return "\n".join(L)
 
 
@@ -503,24 +608,34 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--atoms", type=int, default=10002,
                     help="approximate atom count (default 10002)")
-    ap.add_argument("--templates", type=int, default=4)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--templates", type=int, default=4,
+                    help="per-entity templates (default 4)")
+    ap.add_argument("--seed", type=int, default=1, help="gen.py's seed (default 1)")
     ap.add_argument("--runs", type=int, default=7,
                     help="measured no-op and edit runs per tool (default 7)")
     ap.add_argument("--full-runs", type=int, default=5,
                     help="measured full builds per tool (default 5)")
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="unmeasured runs before each phase (default 1)")
     ap.add_argument("--timeout", type=float, default=600,
                     help="seconds any one build may take")
-    ap.add_argument("--dmbuild", default=os.path.join(TOP, "dmbuild"))
+    ap.add_argument("--budget", type=float, default=1380,
+                    help="seconds for the whole benchmark; fewer full builds (at least "
+                    "%d) are measured when the first round shows they would not fit "
+                    "(default 1380)" % MIN_FULL)
+    ap.add_argument("--dmbuild", default=os.path.join(TOP, "dmbuild"),
+                    help="the binary to time (default: the one in the source tree)")
     ap.add_argument("--work", help="work directory (default: a new one in $TMPDIR)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--write", metavar="FILE", help="write the report (Markdown) to FILE")
     ap.add_argument("--check", action="store_true",
                     help="only check that the three builds agree (TAP-like output)")
-    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="say when output trees were compared")
     a = ap.parse_args()
     a.argv_shown = [x for x in sys.argv[1:]]
+    a.t0 = time.time()
+    a.notes = []
     if not os.access(a.dmbuild, os.X_OK):
         die("%s is not an executable: build dmbuild first" % a.dmbuild)
     for prog, pkg in (("ninja", "ninja-build"), ("make", "make"), (TIME, "time")):
@@ -548,7 +663,9 @@ def main():
         return 0
     finally:
         if made and done and not a.keep:
-            shutil.rmtree(a.work, ignore_errors=True)
+            subprocess.run(["rm", "-rf", a.work])
+            print("run.py: removed the work directory at %.0f s" % (time.time() - a.t0),
+                  file=sys.stderr)
         else:
             print("run.py: work directory kept: %s" % a.work, file=sys.stderr)
 

@@ -23,7 +23,7 @@ shift
 case $seconds in
 '' | *[!0-9]*) echo "fuzz/run.sh: SECONDS must be a number, got '$seconds'" >&2; exit 2 ;;
 esac
-[ $# -gt 0 ] || set -- dmfile spec mustache json
+[ $# -gt 0 ] || set -- dmfile spec mustache json llm
 timeout=${FUZZ_TIMEOUT:-10}
 
 # The longest input each target is given; fuzz-mustache ignores more than
@@ -36,10 +36,11 @@ max_len() {
 	esac
 }
 
+# The dictionary option, for targets that have one.
 dict() {
 	case $1 in
-	spec) echo fuzz/yaml.dict ;;
-	*) echo "fuzz/$1.dict" ;;
+	spec) echo -dict=fuzz/yaml.dict ;;
+	*) if [ -f "fuzz/$1.dict" ]; then echo "-dict=fuzz/$1.dict"; fi ;;
 	esac
 }
 
@@ -55,7 +56,7 @@ for name in "$@"; do
 	log=fuzz/bin/$name.log
 	printf 'fuzz: %s for %ss... ' "$name" "$seconds"
 	"$bin" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 \
-		-max_len="$(max_len "$name")" -dict="$(dict "$name")" \
+		-max_len="$(max_len "$name")" $(dict "$name") \
 		-artifact_prefix="fuzz/bin/artifacts/$name-" -print_final_stats=1 \
 		"fuzz/bin/work/$name" "fuzz/corpus/$name" >"$log" 2>&1
 	st=$?

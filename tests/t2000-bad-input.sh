@@ -194,6 +194,17 @@ test_expect_success 'Mustache blocks nested 100,000 deep on one line' '
 	fails_cleanly "^dmbuild: t/x.mustache:1:[0-9]+: sections nested deeper than 1000"
 '
 
+# Sections over a list nested 40 deep expand 2^40 times: the render's
+# work budget stops the atom (exit 1, a failed atom), within the bounds
+# even in a sanitizer build.
+test_expect_success 'a template whose expansion explodes fails within the bounds' '
+	project && printf "spec = s.yaml\natom out/x.txt\n    template = t/x.mustache\n" >DMfile &&
+	nest 40 "{{#entities}}" "{{/entities}}" "{{name}}" >t/x.mustache &&
+	test_expect_code 1 bounded &&
+	grep "^dmbuild: t/x.mustache:1:[0-9]*: template expansion takes more than [0-9]* steps" build.log &&
+	small_rss && ! test -e out
+'
+
 test_expect_success 'JSON render data nested 100,000 deep' '
 	project && nest 100000 "[" "]" >d.json &&
 	fails_cleanly "^dmbuild: d.json:1:[0-9]+: invalid JSON: maximum parsing depth" \
