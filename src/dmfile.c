@@ -129,7 +129,14 @@ struct loader {
 	struct srcpos varfirst[NRULES];
 	struct frame *stack;
 	size_t nstack;
+	size_t nincludes; /* includes read in all */
 };
+
+/* Includes nest at most this deep (the reader recurses per file) and are
+ * read at most this many times in all (a file may include another twice,
+ * so a short chain could otherwise mean 2^N reads). */
+#define MAX_INCLUDE_DEPTH 64
+#define MAX_INCLUDES 10000
 
 struct pstate {
 	struct loader *L;
@@ -596,6 +603,17 @@ do_include(struct pstate *ps, const struct lline *ll, size_t at)
 			buf_printf(&chain, "%s -> ", L->stack[i].disp);
 		buf_adds(&chain, disp);
 		lerr(ps, ll, at, "include cycle: %s", chain.data);
+		goto out;
+	}
+	if (L->nstack >= MAX_INCLUDE_DEPTH) {
+		lerr(ps, ll, at, "include '%s': includes nested deeper than %d files", path,
+			MAX_INCLUDE_DEPTH);
+		goto out;
+	}
+	if (++L->nincludes > MAX_INCLUDES) {
+		if (L->nincludes == MAX_INCLUDES + 1)
+			lerr(ps, ll, at, "include '%s': more than %d includes in all", path,
+				MAX_INCLUDES);
 		goto out;
 	}
 	if (file_read(real, &data, &len) != 0) {

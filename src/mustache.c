@@ -52,7 +52,7 @@
 
 #define MST_MAX_DEPTH 100
 #define MST_MAX_NEST 1000
-#define MST_MAX_STEPS (1UL << 26)
+#define MST_MAX_STEPS (1UL << 23)
 #define MST_MAX_OUTPUT ((size_t)256 << 20)
 
 enum node_kind { N_TEXT, N_VAR, N_RAW, N_SECTION, N_INVERTED, N_PARTIAL, N_PARENT, N_BLOCK };

@@ -238,6 +238,15 @@ is_input(const struct project *p, const char *out)
 	return 0;
 }
 
+static int
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 static void
 add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, const char *key,
 	long index)
@@ -313,6 +322,9 @@ add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, c
 		diag_add(d, decl->argpos.file, decl->argpos.line, decl->argpos.col,
 			"output path is %zu bytes long; at most %d are allowed", strlen(a.out),
 			PROJECT_MAX_PATH);
+	} else if (a.out && has_control(a.out)) {
+		diag_add(d, decl->argpos.file, decl->argpos.line, decl->argpos.col,
+			"output path '%s' holds a control character (from the spec?)", a.out);
 	} else if (a.out && fs_check_rel(a.out, &why)) {
 		diag_add(d, decl->argpos.file, decl->argpos.line, decl->argpos.col,
 			"output path '%s' is not allowed: %s", a.out, why);

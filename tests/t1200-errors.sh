@@ -88,6 +88,12 @@ test_expect_success 'an output path too long for the cache' '
 	fails_cleanly "DMfile:2:6: output path is 454 bytes long; at most 400 are allowed"
 '
 
+test_expect_success 'a control character from the spec in an output path' '
+	project "spec = s.yaml\natom out/{{name}}.txt\n    foreach = entities\n    template = t/x.mustache\n" &&
+	printf "entities:\n  - name: \"a\\\\tb\"\n" >s.yaml && cat s.yaml &&
+	fails_cleanly "DMfile:2:6: output path .* holds a control character"
+'
+
 test_expect_success 'a missing template' '
 	project "spec = s.yaml\natom out/a.txt\n    template = t/none.mustache\n" &&
 	fails_cleanly "DMfile:3:16: template .t/none.mustache.: no such file"

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Bad input of every kind: files cut mid-token, binary garbage, invalid
-# UTF-8, NUL bytes, a huge spec, inputs nested 100,000 levels deep.  Each
-# gets a clear "dmbuild: FILE:LINE:COL: ..." error and exit status 2,
-# within 20 seconds and 1 GiB, and writes no output and no manifest.
+# UTF-8, NUL bytes, a huge spec, inputs nested 100,000 levels deep,
+# aliases, includes and sections that multiply.  Each gets a clear
+# "dmbuild: FILE:LINE:COL: ..." error and exit status 2 (1 for what only
+# rendering finds: a failed atom), within 20 seconds and 1 GiB, and writes
+# no output and no manifest.
 . "$(dirname "$0")/lib.sh"
 
 # The address space is limited to 2 GiB where that works (not under ASan,
@@ -203,6 +205,36 @@ test_expect_success 'a template whose expansion explodes fails within the bounds
 	test_expect_code 1 bounded &&
 	grep "^dmbuild: t/x.mustache:1:[0-9]*: template expansion takes more than [0-9]* steps" build.log &&
 	small_rss && ! test -e out
+'
+
+test_expect_success 'a YAML alias bomb' '
+	project && python3 -c "
+lines = [\"entities: []\", \"a0: &a0 [x, x, x, x, x, x, x, x, x, x]\"]
+for i in range(1, 12):
+    lines.append(\"a%d: &a%d [%s]\" % (i, i, \", \".join([\"*a%d\" % (i - 1)] * 10)))
+print(\"\\n\".join(lines))" >s.yaml &&
+	fails_cleanly "^dmbuild: s.yaml:[0-9]+:[0-9]+: .*alias"
+'
+
+# Includes: a chain 20,000 files deep (the reader recursed once per file
+# and overflowed the stack), and 30 files each including the next twice
+# (2^30 includes: it never finished).
+test_expect_success 'includes nested 20,000 files deep' '
+	project && mkdir d && python3 -c "
+n = 20000
+for i in range(n):
+    open(\"d/f%d.dm\" % i, \"w\").write(\"include f%d.dm\\n\" % (i + 1) if i + 1 < n else \"# the end\\n\")
+" && printf "include d/f0.dm\n" >>DMfile &&
+	fails_cleanly "^dmbuild: [^ ]*:[0-9]+:[0-9]+: .*includ"
+'
+
+test_expect_success 'includes repeated exponentially' '
+	project && mkdir d && python3 -c "
+n = 30
+for i in range(n):
+    open(\"d/f%d.dm\" % i, \"w\").write(\"include f%d.dm\\ninclude f%d.dm\\n\" % (i + 1, i + 1) if i + 1 < n else \"# leaf\\n\")
+" && printf "include d/f0.dm\n" >>DMfile &&
+	fails_cleanly "^dmbuild: [^ ]*:[0-9]+:[0-9]+: .*includ"
 '
 
 test_expect_success 'JSON render data nested 100,000 deep' '

@@ -52,8 +52,8 @@ ms() {
 # written 20 to 120 outputs (files are written in bursts after each group
 # commit, so a run often gets further), which spreads the kills all
 # through the build whatever the speed of the disk.  Appends "K WRITTEN
-# mid|done" to $TRASH/kills: the outputs the run wrote, and whether it was
-# killed before it finished.
+# mid|finished" to $TRASH/kills: the outputs the run wrote, and whether it
+# was killed before it finished.
 kill_at() {
 	read -r S <"$TRASH/timing"
 	: >"$TRASH/run.log" && touch "$TRASH/mark" && sleep 0.01
@@ -72,7 +72,7 @@ kill_at() {
 	fi
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
-	if grep -q -e "^stratum" -e "no work to do" "$TRASH/run.log"; then end=done; else end=mid; fi
+	if grep -q -e "^stratum" -e "no work to do" "$TRASH/run.log"; then end=finished; else end=mid; fi
 	echo "$1 $(written) $end" >>"$TRASH/kills"
 	return 0
 }
@@ -100,7 +100,7 @@ test_expect_success 'the kills landed while outputs were being written, in both 
 	test $(awk "\$1 <= 10 && \$2 > 0 && \$3 == \"mid\"" kills | wc -l) -ge 2 &&
 	test $(awk "\$1 > 10 && \$2 > 0 && \$3 == \"mid\"" kills | wc -l) -ge 2
 '
-say "start-up ms: $(cat "$TRASH/timing"); kill, outputs written, killed mid-run or done:" \
+say "start-up ms: $(cat "$TRASH/timing"); kill, outputs written, mid-run or finished:" \
 	$(tr '\n' , <"$TRASH/kills")
 
 if command -v mdb_stat >/dev/null 2>&1; then
