@@ -187,19 +187,31 @@ open_cache(void)
 	return c;
 }
 
-static struct project *
-load(const char *dmfile, const char *stdlib)
+/* need_dmfile: the DMfile must be a regular file; checked before anything
+ * is created (.dmbuild/ included). */
+static void
+need_dmfile(const char *dmfile)
 {
-	struct diag d = {0};
-	struct project *p;
 	struct stat st;
 
 	if (stat(dmfile, &st) != 0)
 		fatal("%s: no such file (run dmbuild in a project directory, or use -C DIR / -f FILE)",
 			dmfile);
+	if (!S_ISREG(st.st_mode))
+		fatal("%s: not a regular file", dmfile);
+}
+
+/* load: the project, or NULL after printing its input errors. */
+static struct project *
+load(const char *dmfile, const char *stdlib)
+{
+	struct diag d = {0};
+	struct project *p;
+
 	if (project_load(dmfile, stdlib, &p, &d)) {
 		diag_print(&d, stderr);
-		exit(2);
+		diag_free(&d);
+		return NULL;
 	}
 	diag_print(&d, stderr); /* warnings */
 	diag_free(&d);
@@ -336,10 +348,11 @@ main(int argc, char **argv)
 
 		if (nargs != 2)
 			usage();
+		need_dmfile(o.dmfile);
 		lock_project();
 		c = open_cache();
 		p = load(o.dmfile, stdlib);
-		status = tool_explain(p, c, args[1]);
+		status = p ? tool_explain(p, c, args[1]) : 2;
 		project_free(p);
 		cache_close(c);
 	} else if (cmd && !strcmp(cmd, "gate")) {
@@ -365,8 +378,9 @@ main(int argc, char **argv)
 
 		if (nargs != 1)
 			usage();
+		need_dmfile(o.dmfile);
 		p = load(o.dmfile, stdlib);
-		status = tool_graph(p);
+		status = p ? tool_graph(p) : 2;
 		project_free(p);
 	} else if (cmd && !strcmp(cmd, "clean")) {
 		struct cache *c;
@@ -383,6 +397,7 @@ main(int argc, char **argv)
 
 		o.targets = args;
 		o.ntargets = nargs;
+		need_dmfile(o.dmfile);
 		lock_project();
 		c = open_cache();
 		if (!o.dry_run && !o.force && build_uptodate(c, &o)) {
@@ -390,7 +405,7 @@ main(int argc, char **argv)
 			status = 0;
 		} else {
 			p = load(o.dmfile, stdlib);
-			status = build_run(p, c, &o);
+			status = p ? build_run(p, c, &o) : 2;
 			project_free(p);
 		}
 		cache_close(c);

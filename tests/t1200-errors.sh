@@ -131,7 +131,9 @@ test_expect_success 'a missing spec file' '
 test_expect_success 'no DMfile' '
 	mkdir -p empty && cd empty &&
 	test_expect_code 2 dm &&
-	grep "DMfile: no such file" build.log
+	grep "DMfile: no such file" build.log && ! test -e .dmbuild &&
+	mkdir DMfile && test_expect_code 2 dm && grep "DMfile: not a regular file" build.log &&
+	! test -e .dmbuild
 '
 
 test_expect_success 'an unknown option and a bad -j' '

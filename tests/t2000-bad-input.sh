@@ -347,7 +347,7 @@ test_expect_success 'a NUL from the spec in an output path' '
 
 test_expect_success 'a DMfile that is a directory' '
 	project && rm DMfile && mkdir DMfile &&
-	fails_cleanly "^dmbuild: DMfile: cannot read: Is a directory"
+	fails_cleanly "^dmbuild: DMfile: not a regular file" && ! test -e .dmbuild
 '
 
 test_expect_success 'a spec that is a directory' '
