@@ -23,7 +23,7 @@ shift
 case $seconds in
 '' | *[!0-9]*) echo "fuzz/run.sh: SECONDS must be a number, got '$seconds'" >&2; exit 2 ;;
 esac
-[ $# -gt 0 ] || set -- dmfile spec mustache json llm
+[ $# -gt 0 ] || set -- dmfile spec mustache json llm lock record
 timeout=${FUZZ_TIMEOUT:-10}
 
 # The longest input each target is given; fuzz-mustache ignores more than
