@@ -163,18 +163,6 @@ now_ns(void)
 }
 
 
-static struct digest
-digest_from_key(const unsigned char k[16])
-{
-	struct digest d = {0, 0};
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		d.hi = d.hi << 8 | k[i];
-		d.lo = d.lo << 8 | k[8 + i];
-	}
-	return d;
-}
 
 
 /* env_file: the digest of a file a template read: outputs are read from
@@ -561,7 +549,7 @@ from_action_cache(struct bctx *b, size_t i, struct digest *key, char **bytes, si
 		free(v);
 		return -1;
 	}
-	out = digest_from_key((const unsigned char *)v);
+	out = cache_key_digest((const unsigned char *)v);
 	free(v);
 	if (cache_cas_get(b->c, out, bytes, n) != 0)
 		return -1;

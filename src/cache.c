@@ -720,3 +720,16 @@ cache_check(struct cache *c, struct diag *d)
 	unlock_shared(c);
 	return bad ? DM_ECACHE : 0;
 }
+
+struct digest
+cache_key_digest(const unsigned char key[16])
+{
+	struct digest d = {0, 0};
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		d.hi = d.hi << 8 | key[i];
+		d.lo = d.lo << 8 | key[8 + i];
+	}
+	return d;
+}

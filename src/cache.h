@@ -92,6 +92,8 @@ int cache_cas_get(struct cache *c, struct digest d, char **p, size_t *n);
 /* cache_digest_key: the 16-byte key form of a digest (as in CACHE_CAS;
  * also meant for CACHE_AC keys), so that key order is digest order. */
 void cache_digest_key(struct digest d, unsigned char key[16]);
+/* cache_key_digest: the digest whose key form is key (the inverse). */
+struct digest cache_key_digest(const unsigned char key[16]);
 
 /* cache_check: read every table through once and check each CAS entry
  * against its digest; 0 if all is well (for crash-consistency tests). */

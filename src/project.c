@@ -141,11 +141,9 @@ frame_free(struct atom *a)
 	a->frame = NULL;
 }
 
-/* render_value: a DMfile value rendered as Mustache against stack.  Parse
- * and render errors are reported at the value's position. */
-static char *
-render_value(const struct dm_prop *pr, const char *text, const struct val *const *stack,
-	size_t depth, struct diag *d)
+char *
+project_render(const char *what, const char *text, const struct val *const *stack, size_t depth,
+	const struct srcpos *pos, struct diag *d)
 {
 	struct diag tmp = {0};
 	struct mst *t = NULL;
@@ -153,10 +151,10 @@ render_value(const struct dm_prop *pr, const char *text, const struct val *const
 
 	if (!strstr(text, "{{"))
 		return xstrdup(text);
-	if (mst_parse(pr->vpos.file, text, strlen(text), &t, &tmp) ||
+	if (mst_parse(pos->file, text, strlen(text), &t, &tmp) ||
 		mst_render(t, stack, depth, NULL, &out, &tmp)) {
-		diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col, "bad Mustache in %s: %s",
-			pr->key, tmp.n ? tmp.items[0].msg : "render error");
+		diag_add(d, pos->file, pos->line, pos->col, "bad Mustache in %s: %s", what,
+			tmp.n ? tmp.items[0].msg : "render error");
 		diag_free(&tmp);
 		mst_free(t);
 		buf_free(&out);
@@ -164,12 +162,19 @@ render_value(const struct dm_prop *pr, const char *text, const struct val *const
 	}
 	mst_free(t);
 	if (memchr(out.data ? out.data : "", '\0', out.len)) {
-		diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col,
-			"%s: the spec puts a NUL byte into this value", pr->key);
+		diag_add(d, pos->file, pos->line, pos->col,
+			"%s: the spec puts a NUL byte into this value", what);
 		buf_free(&out);
 		return NULL;
 	}
 	return buf_release(&out);
+}
+
+static char *
+render_value(const struct dm_prop *pr, const char *text, const struct val *const *stack,
+	size_t depth, struct diag *d)
+{
+	return project_render(pr->key, text, stack, depth, &pr->vpos, d);
 }
 
 struct pending_after {

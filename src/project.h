@@ -122,5 +122,10 @@ char *project_resolve(const struct project *p, const char *name, const char **wh
  * the depth. */
 size_t project_stack(const struct project *p, const struct atom *a, const struct val *stack[3]);
 const char *stratum_name(enum stratum s);
+/* project_render: a DMfile value rendered as Mustache against stack
+ * (no recording); parse and render errors, and a NUL byte the spec put in
+ * the result, are reported at pos, naming what.  NULL on error. */
+char *project_render(const char *what, const char *text, const struct val *const *stack,
+	size_t depth, const struct srcpos *pos, struct diag *d);
 
 #endif

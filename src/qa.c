@@ -124,30 +124,6 @@ qa_checks_free(struct check *c, size_t n)
 	free(c);
 }
 
-/* render: a DMfile value as Mustache against stack (no recording). */
-static char *
-render(const char *text, const struct val *const *stack, size_t depth, const struct srcpos *pos,
-	struct diag *d)
-{
-	struct diag tmp = {0};
-	struct mst *t = NULL;
-	struct buf out = {0};
-
-	if (!strstr(text, "{{"))
-		return xstrdup(text);
-	if (mst_parse(pos->file, text, strlen(text), &t, &tmp) ||
-		mst_render(t, stack, depth, NULL, &out, &tmp)) {
-		diag_add(d, pos->file, pos->line, pos->col, "bad Mustache: %s",
-			tmp.n ? tmp.items[0].msg : "render error");
-		diag_free(&tmp);
-		mst_free(t);
-		buf_free(&out);
-		return NULL;
-	}
-	mst_free(t);
-	return buf_release(&out);
-}
-
 static void
 add_items(struct project *p, struct qa *q, const struct dm_decl *c, const struct val *elem,
 	int validate, struct diag *d)
@@ -161,7 +137,7 @@ add_items(struct project *p, struct qa *q, const struct dm_decl *c, const struct
 	stack[depth++] = p->spec;
 	if (elem)
 		stack[depth++] = elem;
-	file = render(fp->value, stack, depth, &fp->vpos, d);
+	file = project_render("file", fp->value, stack, depth, &fp->vpos, d);
 	if (!file)
 		return;
 	lang = treesit_lang_for_path(file);
@@ -178,7 +154,7 @@ add_items(struct project *p, struct qa *q, const struct dm_decl *c, const struct
 
 		if (strcmp(pr->key, "query") && strcmp(pr->key, "optional"))
 			continue;
-		query = render(pr->value, stack, depth, &pr->vpos, d);
+		query = project_render(pr->key, pr->value, stack, depth, &pr->vpos, d);
 		if (!query)
 			continue;
 		if (validate) {
@@ -410,7 +386,7 @@ qa_check_cmds(const struct project *p, const struct atom *a, const char *path,
 		depth = project_stack(p, a, stack);
 		stack[depth++] = outframe;
 		for (k = 0; argv && argv[k]; k++) {
-			char *w = render(argv[k], stack, depth, &c->pos, d);
+			char *w = project_render("cmd", argv[k], stack, depth, &c->pos, d);
 
 			free(argv[k]);
 			argv[k] = w ? w : xstrdup("");

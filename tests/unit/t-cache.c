@@ -902,9 +902,23 @@ test_sigkill(void)
 	scratch_free(dir);
 }
 
+static void
+test_key_form(void)
+{
+	struct digest d = hash_bytes("round trip", 10), back;
+	unsigned char k[16];
+
+	cache_digest_key(d, k);
+	back = cache_key_digest(k);
+	ok(digest_eq(back, d), "cache_key_digest inverts cache_digest_key");
+	ok(k[0] == (unsigned char)(d.hi >> 56) && k[15] == (unsigned char)d.lo,
+		"the key form is big-endian, high half first");
+}
+
 int
 main(void)
 {
+	test_key_form();
 	test_basics();
 	test_batches();
 	test_cas();
