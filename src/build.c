@@ -1865,6 +1865,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	cache_each(c, CACHE_ATOMS, load_record, &b);
 	for (i = 0; i < p->natoms; i++)
 		b.st[i].rec = strmap_get(b.records, p->atoms[i].out, strlen(p->atoms[i].out));
+	stats_phase("records loaded");
 	if (o->ntargets) {
 		for (k = 0; k < o->ntargets; k++) {
 			long t = project_find(p, o->targets[k]);
@@ -1901,6 +1902,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		if (b.st[v].state == ST_STALE || b.st[v].state == ST_MAYBE)
 			nwork++;
 	}
+	stats_phase("atoms assessed");
 	if (o->dry_run) {
 		print_plan(&b, order);
 		free(order);
@@ -1940,6 +1942,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		pthread_join(th[k], NULL);
 	free(th);
 	free(wa);
+	stats_phase("atoms built");
 	if (b.filler && (build_interrupted || b.stop))
 		filler_cancel(b.filler);
 	llm_finish(&b);
@@ -1960,11 +1963,13 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		char *mpath = b.outroot ? xasprintf("%s/generation_manifest.json", b.outroot)
 					: xstrdup("generation_manifest.json");
 
+		stats_phase("stamps, stale outputs");
 		if (manifest_write(p, final, mpath) != 0) {
 			fprintf(stderr, "dmbuild: cannot write %s: %s\n", mpath, strerror(errno));
 			b.failures++;
 		}
 		free(mpath);
+		stats_phase("manifest written");
 	}
 	if (b.outroot)
 		fprintf(stderr, "dmbuild: research run written to %s (the project is untouched)\n",
@@ -1984,6 +1989,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	}
 	free(final);
 	cache_sync(c);
+	stats_phase("report written");
 	if (build_interrupted) {
 		fprintf(stderr, "dmbuild: interrupted; %zu atoms built, finished work kept\n",
 			b.built);
@@ -2008,6 +2014,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		status = status ? status : 1;
 	}
 	trace_free(b.trace);
+	stats_phase("no-op stamp written");
 	if (b.built || status)
 		progress_table(stderr, b.stats);
 	else
@@ -2048,5 +2055,6 @@ out:
 	free(b.ready);
 	pthread_mutex_destroy(&b.lock);
 	pthread_cond_destroy(&b.cond);
+	stats_phase("build state freed");
 	return status;
 }

@@ -24,7 +24,7 @@
 #include "util.h"
 
 static const char usage_text[] =
-	"usage: dmbuild [-C DIR] [-f DMFILE] [-j N] [-k N] [-n] [-v] [--force]\n"
+	"usage: dmbuild [-C DIR] [-f DMFILE] [-j N] [-k N] [-n] [-v] [-d stats] [--force]\n"
 	"               [--mode=safe|hybrid|research] [--llm-jobs N] [--max-cost USD]\n"
 	"               [--trace FILE] [TARGET...]\n"
 	"       dmbuild explain PATH | clean [--force] | graph | render TEMPLATE [DATA]\n"
@@ -41,6 +41,7 @@ static const char help_text[] =
 	"  -k N             keep going until N atoms failed (0: never stop; default 1)\n"
 	"  -n               dry run: print the plan (waves, each stale atom and why)\n"
 	"  -v               verbose: say why each atom is built\n"
+	"  -d stats         print the time and memory of each phase of the build\n"
 	"  --force          overwrite outputs that were edited by hand\n"
 	"  --trace FILE     write a Chrome trace-event JSON of the build (Perfetto)\n"
 	"  --mode=MODE      safe (no LLM: slot fills only from dmbuild.lock), hybrid\n"
@@ -261,6 +262,10 @@ main(int argc, char **argv)
 			o.dry_run = 1;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			o.verbose = 1;
+		} else if (!strcmp(a, "-d")) {
+			if (++i >= argc || strcmp(argv[i], "stats"))
+				fatal("-d: expected 'stats'");
+			stats_enabled = 1;
 		} else if (!strcmp(a, "--force")) {
 			o.force = 1;
 		} else if (!strncmp(a, "--mode=", 7)) {
@@ -398,17 +403,23 @@ main(int argc, char **argv)
 		o.targets = args;
 		o.ntargets = nargs;
 		need_dmfile(o.dmfile);
+		stats_phase("start");
 		lock_project();
 		c = open_cache();
+		stats_phase("cache opened");
 		if (!o.dry_run && !o.force && build_uptodate(c, &o)) {
 			fprintf(stderr, "dmbuild: no work to do.\n");
 			status = 0;
 		} else {
+			stats_phase("not up to date");
 			p = load(o.dmfile, stdlib);
+			stats_phase("project loaded");
 			status = p ? build_run(p, c, &o) : 2;
 			project_free(p);
+			stats_phase("project freed");
 		}
 		cache_close(c);
+		stats_phase("cache closed");
 	}
 	free(stdlib);
 	free(pricing);

@@ -567,8 +567,10 @@ project_load(const char *dmfile, const char *stdlib, struct project **out, struc
 	load_spec_files(p, d);
 	if (d->nerrors)
 		goto fail;
+	stats_phase("DMfile read");
 	if (spec_load((const char *const *)p->spec_files, p->nspec_files, &p->spec, d))
 		goto fail;
+	stats_phase("spec loaded");
 	add_inputs(p);
 	L.p = p;
 	L.d = d;

@@ -1,6 +1,7 @@
 /* util.c - allocation that never returns NULL, growable buffers,
  * diagnostics.  See util.h. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -549,4 +550,44 @@ clock_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+int stats_enabled;
+
+/* status_kib: a "Vm...:" line of /proc/self/status in KiB, or -1. */
+static long
+status_kib(const char *text, const char *field)
+{
+	const char *p = strstr(text, field);
+
+	return p ? strtol(p + strlen(field), NULL, 10) : -1;
+}
+
+void
+stats_phase(const char *phase)
+{
+	static double first, last;
+	char text[4096];
+	double now = clock_ms();
+	FILE *f;
+	size_t n = 0;
+	struct mallinfo2 mi;
+
+	if (!stats_enabled)
+		return;
+	if (first == 0)
+		first = last = now;
+	f = fopen("/proc/self/status", "r");
+	if (f) {
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	text[n] = '\0';
+	mi = mallinfo2();
+	fprintf(stderr,
+		"dmbuild: stats: %-22s %8.1f ms %9.1f ms  rss %6ld KiB  peak %6ld KiB  "
+		"heap %6zu KiB\n",
+		phase, now - last, now - first, status_kib(text, "VmRSS:"),
+		status_kib(text, "VmHWM:"), (mi.uordblks + mi.hblkhd) / 1024);
+	last = now;
 }

@@ -134,4 +134,10 @@ int text_check(const char *s, size_t n, int *line, int *col, const char **why);
 /* clock_ms: a monotonic clock in milliseconds (for durations). */
 double clock_ms(void);
 
+/* Phase statistics (dmbuild -d stats): when stats_enabled is set,
+ * stats_phase prints to stderr the milliseconds since the previous phase
+ * and since the first, and the process's resident and peak memory. */
+extern int stats_enabled;
+void stats_phase(const char *phase);
+
 #endif
