@@ -5,40 +5,131 @@
 
 #include "key.h"
 
-static void
-reads_add(struct readset *rs, char kind, const char *path, size_t plen, struct digest d)
-{
-	struct buf k = {0};
-	struct read *r;
+/*
+ * Recording.  A read arrives as (kind, node) for V and S, (kind,
+ * container, key) for M, and (kind, text) for the others; a hash table
+ * over exactly that drops repeats without building any path (a frozen
+ * node has one path, so equal nodes mean equal paths).  reads_finish
+ * builds the paths once per distinct read, into one pool, in the order of
+ * first use: a render is deterministic, so the same inputs give the same
+ * order (and action key), and no sort is paid for.
+ */
+struct pending {
+	char kind;
+	const struct val *v;  /* V, S: the node; M: the container */
+	size_t text, tlen;    /* M: the key; F, N, L, I, K: the path (in keys) */
+	struct digest d;
+};
 
-	if (!rs->seen)
-		rs->seen = strmap_new();
-	buf_addc(&k, kind);
-	buf_add(&k, path, plen);
-	if (strmap_get(rs->seen, k.data, k.len)) {
-		buf_free(&k);
-		return;
+struct readrec {
+	struct pending *p;
+	size_t n, cap;
+	struct buf keys;
+	uint32_t *slots; /* open addressing: 1 + index into p, 0 empty */
+	size_t nslots;
+	const struct val *elem;
+};
+
+static uint64_t
+mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static uint64_t
+text_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* has_text: whether a read of this kind is told apart by its text. */
+static int
+has_text(char kind)
+{
+	return kind != 'V' && kind != 'S';
+}
+
+static uint64_t
+pending_hash(char kind, const struct val *v, const char *t, size_t tlen)
+{
+	return mix((uint64_t)(uintptr_t)v ^ ((uint64_t)(unsigned char)kind << 56) ^
+		   (has_text(kind) ? text_hash(t, tlen) : 0));
+}
+
+static void
+rec_grow(struct readrec *rr)
+{
+	size_t i, ns = rr->nslots ? rr->nslots * 2 : 64;
+
+	free(rr->slots);
+	rr->slots = xcalloc(ns, sizeof(*rr->slots));
+	rr->nslots = ns;
+	for (i = 0; i < rr->n; i++) {
+		const struct pending *q = &rr->p[i];
+		const char *t = rr->keys.data ? rr->keys.data + q->text : "";
+		size_t at = pending_hash(q->kind, q->v, t, q->tlen) & (ns - 1);
+
+		while (rr->slots[at])
+			at = (at + 1) & (ns - 1);
+		rr->slots[at] = (uint32_t)(i + 1);
 	}
-	strmap_put(rs->seen, k.data, k.len, rs);
-	buf_free(&k);
-	if (rs->n == rs->cap) {
-		rs->cap = rs->cap ? rs->cap * 2 : 16;
-		rs->r = xreallocarray(rs->r, rs->cap, sizeof(*rs->r));
+}
+
+static void
+reads_add(struct readset *rs, const struct recorder *rc, char kind, const struct val *v,
+	const char *t, size_t tlen, struct digest d)
+{
+	struct readrec *rr = rs->rec;
+	struct pending *q;
+	size_t at;
+
+	if (!rr) {
+		rr = rs->rec = xcalloc(1, sizeof(*rr));
+		rr->elem = rc ? rc->elem : NULL;
 	}
-	r = &rs->r[rs->n++];
-	r->kind = kind;
-	r->path = xstrndup(path, plen);
-	r->d = d;
+	if (!has_text(kind))
+		t = NULL, tlen = 0;
+	if ((rr->n + 1) * 2 > rr->nslots)
+		rec_grow(rr);
+	at = pending_hash(kind, v, t, tlen) & (rr->nslots - 1);
+	while (rr->slots[at]) {
+		q = &rr->p[rr->slots[at] - 1];
+		if (q->kind == kind && q->v == v && q->tlen == tlen &&
+			(!tlen || memcmp(rr->keys.data + q->text, t, tlen) == 0))
+			return;
+		at = (at + 1) & (rr->nslots - 1);
+	}
+	if (rr->n == rr->cap) {
+		rr->cap = rr->cap ? rr->cap * 2 : 16;
+		rr->p = xreallocarray(rr->p, rr->cap, sizeof(*rr->p));
+	}
+	q = &rr->p[rr->n];
+	q->kind = kind;
+	q->v = v;
+	q->text = rr->keys.len;
+	q->tlen = tlen;
+	q->d = d;
+	buf_add(&rr->keys, t ? t : "", tlen);
+	rr->slots[at] = (uint32_t)++rr->n;
 }
 
 /* relpath: the path of a spec node as stored: "@..." under the element. */
 static void
-relpath(const struct recorder *rc, const char *path, struct buf *out)
+relpath(const struct val *elem, const char *path, struct buf *out)
 {
-	if (rc->elem && rc->elem->path) {
-		size_t n = strlen(rc->elem->path);
+	if (elem && elem->path) {
+		size_t n = strlen(elem->path);
 
-		if (strncmp(path, rc->elem->path, n) == 0 &&
+		if (strncmp(path, elem->path, n) == 0 &&
 			(path[n] == '\0' || path[n] == '.' || path[n] == '[' || n == 0)) {
 			buf_addc(out, '@');
 			if (n == 0 && path[0])
@@ -53,38 +144,28 @@ relpath(const struct recorder *rc, const char *path, struct buf *out)
 void
 key_record_use(struct recorder *rc, const struct val *v, enum val_use how)
 {
-	struct buf p = {0};
-
 	if (v == rc->index_val && v) {
-		reads_add(rc->rs, 'I', "@index", 6, v->digest);
+		reads_add(rc->rs, rc, 'I', NULL, "@index", 6, v->digest);
 		return;
 	}
 	if (v == rc->key_val && v) {
-		reads_add(rc->rs, 'K', "@key", 4, v->digest);
+		reads_add(rc->rs, rc, 'K', NULL, "@key", 4, v->digest);
 		return;
 	}
 	if (!v || !v->path)
 		return;
-	relpath(rc, v->path, &p);
-	reads_add(rc->rs, how == VAL_USE_VALUE ? 'V' : 'S', p.data, p.len, val_use_digest(v, how));
-	buf_free(&p);
+	reads_add(rc->rs, rc, how == VAL_USE_VALUE ? 'V' : 'S', v, NULL, 0, val_use_digest(v, how));
 }
 
 void
 key_record_probe(struct recorder *rc, const struct val *container, const char *key, size_t klen,
 	const struct val *found)
 {
-	struct buf p = {0};
-	char *child;
 	struct digest zero = {0, 0};
 
 	if (found || !container || !container->path)
 		return;
-	child = val_child_path(container->path, key, klen);
-	relpath(rc, child, &p);
-	reads_add(rc->rs, 'M', p.data, p.len, zero);
-	buf_free(&p);
-	free(child);
+	reads_add(rc->rs, rc, 'M', container, key, klen, zero);
 }
 
 void
@@ -92,7 +173,7 @@ key_record_file(struct recorder *rc, const char *path, int exists, struct digest
 {
 	struct digest zero = {0, 0};
 
-	reads_add(rc->rs, exists ? 'F' : 'N', path, strlen(path), exists ? d : zero);
+	reads_add(rc->rs, rc, exists ? 'F' : 'N', NULL, path, strlen(path), exists ? d : zero);
 }
 
 void
@@ -100,36 +181,104 @@ key_record_fill(struct recorder *rc, const char *slot, const char *fill)
 {
 	struct digest zero = {0, 0};
 
-	reads_add(rc->rs, 'L', slot, strlen(slot), fill ? hash_bytes(fill, strlen(fill)) : zero);
+	reads_add(rc->rs, rc, 'L', NULL, slot, strlen(slot),
+		fill ? hash_bytes(fill, strlen(fill)) : zero);
 }
 
-static int
-read_cmp(const void *a, const void *b)
+static void
+rec_free(struct readrec *rr)
 {
-	const struct read *x = a, *y = b;
-	int c = strcmp(x->path, y->path);
-
-	return c ? c : (x->kind > y->kind) - (x->kind < y->kind);
+	if (!rr)
+		return;
+	free(rr->p);
+	free(rr->slots);
+	buf_free(&rr->keys);
+	free(rr);
 }
 
 void
 reads_finish(struct readset *rs)
 {
-	strmap_free(rs->seen);
-	rs->seen = NULL;
-	if (rs->n > 1)
-		qsort(rs->r, rs->n, sizeof(*rs->r), read_cmp);
+	struct readrec *rr = rs->rec;
+	struct buf pool = {0};
+	size_t i, *off;
+	int again = rs->n > 0;
+
+	if (!rr)
+		return;
+	rs->rec = NULL;
+	off = xmalloc((rr->n ? rr->n : 1) * sizeof(*off));
+	for (i = 0; i < rr->n; i++) {
+		const struct pending *q = &rr->p[i];
+		const char *t = rr->keys.data ? rr->keys.data + q->text : "";
+
+		off[i] = pool.len;
+		if (q->kind == 'V' || q->kind == 'S') {
+			relpath(rr->elem, q->v->path, &pool);
+		} else if (q->kind == 'M') {
+			char *child = val_child_path(q->v->path, t, q->tlen);
+
+			relpath(rr->elem, child, &pool);
+			free(child);
+		} else {
+			buf_add(&pool, t, q->tlen);
+		}
+		buf_addc(&pool, '\0');
+	}
+	rs->r = xreallocarray(rs->r, rs->n + rr->n ? rs->n + rr->n : 1, sizeof(*rs->r));
+	rs->cap = rs->n + rr->n;
+	if (rs->n) {
+		/* More reads recorded onto finished ones: their paths move into
+		 * the new pool too. */
+		size_t k, *old = xmalloc(rs->n * sizeof(*old));
+
+		for (k = 0; k < rs->n; k++) {
+			old[k] = pool.len;
+			buf_add(&pool, rs->r[k].path, strlen(rs->r[k].path) + 1);
+		}
+		for (k = 0; k < rs->n; k++)
+			rs->r[k].path = pool.data + old[k];
+		free(old);
+	}
+	for (i = 0; i < rr->n; i++) {
+		struct read *r = &rs->r[rs->n + i];
+
+		r->kind = rr->p[i].kind;
+		r->d = rr->p[i].d;
+		r->path = pool.data + off[i];
+	}
+	rs->n += rr->n;
+	free(off);
+	free(rs->pool);
+	rs->pool = buf_release(&pool);
+	rec_free(rr);
+	if (again) {
+		/* Reads recorded onto finished ones: drop those already there. */
+		struct strmap *seen = strmap_new();
+		struct buf k = {0};
+		size_t j = 0;
+
+		for (i = 0; i < rs->n; i++) {
+			buf_clear(&k);
+			buf_addc(&k, rs->r[i].kind);
+			buf_adds(&k, rs->r[i].path);
+			if (strmap_get(seen, k.data, k.len))
+				continue;
+			strmap_put(seen, k.data, k.len, rs);
+			rs->r[j++] = rs->r[i];
+		}
+		rs->n = j;
+		buf_free(&k);
+		strmap_free(seen);
+	}
 }
 
 void
 reads_free(struct readset *rs)
 {
-	size_t i;
-
-	for (i = 0; i < rs->n; i++)
-		free(rs->r[i].path);
 	free(rs->r);
-	strmap_free(rs->seen);
+	free(rs->pool);
+	rec_free(rs->rec);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -331,6 +480,7 @@ record_decode(const void *p, size_t n, struct record *r)
 	struct cursor c = {p, n, 0, 0};
 	const unsigned char *v;
 	uint32_t i, nreads;
+	size_t pl;
 	int ver;
 
 	memset(r, 0, sizeof(*r));
@@ -361,14 +511,26 @@ record_decode(const void *p, size_t n, struct record *r)
 		record_free(r);
 		return -1;
 	}
+	/* The paths' bytes are part of the record's, so n bytes hold them
+	 * all with their NULs (each had a 4-byte length instead). */
 	r->reads.r = xcalloc(nreads ? nreads : 1, sizeof(*r->reads.r));
 	r->reads.cap = nreads;
-	for (i = 0; i < nreads && !c.bad; i++) {
+	r->reads.pool = xmalloc(n ? n : 1);
+	for (i = 0, pl = 0; i < nreads && !c.bad; i++) {
 		struct read *rd = &r->reads.r[i];
+		unsigned long len;
+		const unsigned char *bytes;
 
 		v = cur_take(&c, 1);
 		rd->kind = v ? (char)*v : 0;
-		rd->path = cur_str(&c);
+		len = cur_u32(&c);
+		bytes = cur_take(&c, len);
+		if (!bytes)
+			break;
+		memcpy(r->reads.pool + pl, bytes, len);
+		r->reads.pool[pl + len] = '\0';
+		rd->path = r->reads.pool + pl;
+		pl += len + 1;
 		rd->d = get_digest(&c);
 		r->reads.n++;
 	}
@@ -394,16 +556,23 @@ record_free(struct record *r)
 void
 key_refresh(const struct record *r, const struct key_env *e, struct readset *out)
 {
-	size_t i;
+	size_t i, len = 0, at = 0;
 	int present;
 
 	reads_free(out);
+	for (i = 0; i < r->reads.n; i++)
+		len += strlen(r->reads.r[i].path) + 1;
 	out->r = xcalloc(r->reads.n ? r->reads.n : 1, sizeof(*out->r));
 	out->cap = r->reads.n;
+	out->pool = xmalloc(len ? len : 1);
 	for (i = 0; i < r->reads.n; i++) {
+		size_t n = strlen(r->reads.r[i].path) + 1;
+
+		memcpy(out->pool + at, r->reads.r[i].path, n);
 		out->r[i].kind = r->reads.r[i].kind;
-		out->r[i].path = xstrdup(r->reads.r[i].path);
+		out->r[i].path = out->pool + at;
 		out->r[i].d = eval(&r->reads.r[i], e, &present);
+		at += n;
 		out->n++;
 	}
 }

@@ -12,8 +12,9 @@
  *           slot's fallback body); re-evaluated against dmbuild.lock
  * Spec paths under the atom's foreach element are stored relative to it
  * ("@.name" for ELEM.name), so an element that moves (a list item shifted
- * by an insertion) keeps its atom fresh.  Reads are kept sorted by (path,
- * kind) and unique.
+ * by an insertion) keeps its atom fresh.  Reads are unique by (kind, path)
+ * and kept in the order of their first use while rendering (deterministic
+ * for the same template and data).
  *
  * The action key of a build is XXH3-128 over the static key (dmbuild
  * version, canonical declaration, output path, template name) and every
@@ -42,14 +43,20 @@
 
 struct read {
 	char kind;
-	char *path;
+	const char *path; /* in the readset's pool */
 	struct digest d;
 };
 
+struct readrec; /* recording state, private to key.c */
+
+/* A readset owns its paths: one pool holds them all, NUL-terminated.
+ * While recording (rec != NULL) the reads are not yet in r; reads_finish
+ * builds r, unique, in the order of first use. */
 struct readset {
 	struct read *r;
 	size_t n, cap;
-	struct strmap *seen; /* while recording */
+	char *pool;
+	struct readrec *rec;
 };
 
 struct record {
@@ -78,7 +85,7 @@ void key_record_probe(struct recorder *rc, const struct val *container, const ch
 	size_t klen, const struct val *found);
 void key_record_file(struct recorder *rc, const char *path, int exists, struct digest d);
 void key_record_fill(struct recorder *rc, const char *slot, const char *fill);
-/* reads_finish: sort and drop the recording index. */
+/* reads_finish: build the reads (paths, order) from what was recorded. */
 void reads_finish(struct readset *rs);
 void reads_free(struct readset *rs);
 

@@ -194,9 +194,19 @@ read_kind(char k)
 	return "?";
 }
 
+static int
+read_by_path(const void *a, const void *b)
+{
+	const struct read *x = *(const struct read *const *)a, *y = *(const struct read *const *)b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : (x->kind > y->kind) - (x->kind < y->kind);
+}
+
 int
 tool_explain(struct project *p, struct cache *c, const char *path)
 {
+	const struct read **shown_reads;
 	struct record r;
 	char *v, hex[DIGEST_HEX_LEN + 1];
 	size_t vl, i;
@@ -261,8 +271,13 @@ tool_explain(struct project *p, struct cache *c, const char *path)
 	digest_hex(r.key, hex);
 	printf("  inputs    %s\n", hex);
 	printf("  read:\n");
+	/* Shown sorted by path (the record keeps the order of first use). */
+	shown_reads = xmalloc((r.reads.n ? r.reads.n : 1) * sizeof(*shown_reads));
+	for (i = 0; i < r.reads.n; i++)
+		shown_reads[i] = &r.reads.r[i];
+	qsort(shown_reads, r.reads.n, sizeof(*shown_reads), read_by_path);
 	for (i = 0; i < r.reads.n; i++) {
-		const struct read *rd = &r.reads.r[i];
+		const struct read *rd = shown_reads[i];
 		const char *shown = rd->path;
 		char *full = NULL;
 
@@ -274,6 +289,7 @@ tool_explain(struct project *p, struct cache *c, const char *path)
 		printf("    %-8s %s\n", read_kind(rd->kind), shown);
 		free(full);
 	}
+	free(shown_reads);
 	record_free(&r);
 	return 0;
 }

@@ -116,11 +116,8 @@ test_record(void)
 
 	record_reads(root, val_map_get(root, "entities", 8)->items[1], &r);
 	is_int((long long)r.reads.n, 7, "reads are de-duplicated");
-	for (i = 1; i < r.reads.n; i++)
-		if (strcmp(r.reads.r[i - 1].path, r.reads.r[i].path) > 0)
-			same = 0;
-	ok(same, "reads are sorted by path");
-	is_str(r.reads.r[0].path, "@.app", "element-relative path for a miss under the element");
+	is_str(r.reads.r[0].path, "@.name", "reads keep the order of their first use");
+	is_str(r.reads.r[3].path, "@.app", "element-relative path for a miss under the element");
 	r.version = xstrdup("0.1.0");
 	r.tmpl = xstrdup("t/a.mustache");
 	r.reason = xstrdup("new atom");
@@ -137,6 +134,12 @@ test_record(void)
 	ok(back.st.mtime_ns == 123456789 && back.st.size == 42 && back.st.exists, "stamp survives");
 	is_str(back.reason, "new atom", "reason survives");
 	is_int((long long)back.reads.n, (long long)r.reads.n, "every read survives");
+	for (i = 0; i < r.reads.n; i++)
+		if (back.reads.r[i].kind != r.reads.r[i].kind ||
+			strcmp(back.reads.r[i].path, r.reads.r[i].path) != 0 ||
+			!digest_eq(back.reads.r[i].d, r.reads.r[i].d))
+			same = 0;
+	ok(same, "each read survives in order: kind, path, digest");
 	ok(digest_eq(key_action(back.static_key, &back.reads), r.key), "the key recomputes");
 	record_free(&back);
 	ok(record_decode(enc.data, enc.len - 1, &back) == -1, "a truncated record is refused");
@@ -171,11 +174,59 @@ test_files(void)
 	val_free(root);
 }
 
+/* Repeats are dropped by node (not by path text), kinds stay apart, and
+ * reads recorded after a finish join the finished ones. */
+static void
+test_dedup(void)
+{
+	struct val *root = load(base);
+	const struct val *e1 = val_map_get(root, "entities", 8)->items[1];
+	const struct val *e0 = val_map_get(root, "entities", 8)->items[0];
+	struct readset rs = {0};
+	struct recorder rc = {&rs, e1, NULL, NULL};
+	struct buf all = {0};
+	size_t i;
+	int k;
+
+	for (k = 0; k < 1000; k++) {
+		key_record_use(&rc, val_map_get(e1, "name", 4), VAL_USE_VALUE);
+		key_record_use(&rc, val_map_get(e1, "fields", 6), VAL_USE_SHAPE);
+		key_record_use(&rc, val_map_get(e1, "fields", 6), VAL_USE_VALUE);
+		key_record_use(&rc, val_map_get(e0, "name", 4), VAL_USE_VALUE);
+		key_record_probe(&rc, e1, "doc", 3, NULL);
+		key_record_probe(&rc, e0, "doc", 3, NULL);
+		key_record_probe(&rc, e1, "do", 2, NULL);
+		key_record_file(&rc, "t/a.mustache", 1, hash_bytes("a", 1));
+		key_record_file(&rc, "t/a.mustache", 0, hash_bytes("", 0));
+	}
+	reads_finish(&rs);
+	for (i = 0; i < rs.n; i++)
+		buf_printf(&all, "%c %s|", rs.r[i].kind, rs.r[i].path);
+	is_str(all.data,
+		"V @.name|S @.fields|V @.fields|V entities[0].name|M @.doc|M entities[0].doc|"
+		"M @.do|F t/a.mustache|N t/a.mustache|",
+		"9,000 reads give the 9 distinct ones, in the order of first use");
+	key_record_use(&rc, val_map_get(root, "app", 3), VAL_USE_VALUE);
+	key_record_use(&rc, val_map_get(e1, "name", 4), VAL_USE_VALUE);
+	reads_finish(&rs);
+	buf_clear(&all);
+	for (i = 0; i < rs.n; i++)
+		buf_printf(&all, "%c %s|", rs.r[i].kind, rs.r[i].path);
+	is_str(all.data,
+		"V @.name|S @.fields|V @.fields|V entities[0].name|M @.doc|M entities[0].doc|"
+		"M @.do|F t/a.mustache|N t/a.mustache|V app|",
+		"reads recorded after a finish are added to the finished ones, once");
+	buf_free(&all);
+	reads_free(&rs);
+	val_free(root);
+}
+
 int
 main(void)
 {
 	test_staleness();
 	test_record();
+	test_dedup();
 	test_files();
 	return done_testing();
 }
