@@ -1013,6 +1013,7 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	nr->reason = xstrdup(s->why ? s->why : "");
 	nr->origin = origin_of(a);
 	nr->reads = rs;
+	record_count_reads(nr);
 	nr->checks = check_outcomes_text(&oc);
 	check_outcomes_free(&oc);
 	if (a->has_cmd)
@@ -1124,6 +1125,8 @@ flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 			s->cur = res->nr->st;
 			s->restamp = 1;
 			oc[k] = OUT_BUILT;
+			/* Stored: the reads are not needed again this run. */
+			record_drop_reads(res->nr);
 			s->newrec = res->nr;
 			res->nr = NULL;
 		}
@@ -1320,6 +1323,17 @@ worker(void *arg)
 }
 
 static int
+load_stamp(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct bctx *b = ud;
+	struct record *r = strmap_get(b->records, key, klen);
+
+	if (r)
+		stamp_apply(val, vlen, r);
+	return 0;
+}
+
+static int
 load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 {
 	struct bctx *b = ud;
@@ -1443,20 +1457,22 @@ struct gone {
 };
 
 static int
-collect_gone(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+collect_gone(void *ud, const char *key, void *val)
 {
 	struct gone *g = ud;
-	char *path = xstrndup(key, klen);
 
 	(void)val;
-	(void)vlen;
-	if (project_find(g->b->p, path) >= 0) {
-		free(path);
+	if (project_find(g->b->p, key) >= 0)
 		return 0;
-	}
 	g->paths = xreallocarray(g->paths, g->n + 1, sizeof(*g->paths));
-	g->paths[g->n++] = path;
+	g->paths[g->n++] = xstrdup(key);
 	return 0;
+}
+
+static int
+path_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
 /* remove_gone: outputs of atoms that no longer exist are deleted unless
@@ -1468,7 +1484,10 @@ remove_gone(struct bctx *b)
 	size_t i;
 
 	g.b = b;
-	cache_each(b->c, CACHE_ATOMS, collect_gone, &g);
+	/* Every record was loaded at the start; atoms of this run are known. */
+	strmap_each(b->records, collect_gone, &g);
+	if (g.n > 1)
+		qsort(g.paths, g.n, sizeof(*g.paths), path_cmp);
 	for (i = 0; i < g.n; i++) {
 		struct record *r = strmap_get(b->records, g.paths[i], strlen(g.paths[i]));
 		struct fstamp st;
@@ -1492,6 +1511,7 @@ remove_gone(struct bctx *b)
 			}
 		}
 		cache_del(b->c, CACHE_ATOMS, g.paths[i], strlen(g.paths[i]));
+		cache_del(b->c, CACHE_STAMPS, g.paths[i], strlen(g.paths[i]));
 		free(g.paths[i]);
 	}
 	free(g.paths);
@@ -1666,6 +1686,8 @@ out:
 	return ok;
 }
 
+/* store_stamps: the stat of every output written or found unchanged, in
+ * CACHE_STAMPS (small entries; the records stay as committed). */
 static void
 store_stamps(struct bctx *b)
 {
@@ -1682,9 +1704,9 @@ store_stamps(struct bctx *b)
 		if (!s->restamp || !r)
 			continue;
 		r->st = s->cur;
-		record_encode(r, &enc);
-		cache_txn_put(x, CACHE_ATOMS, b->p->atoms[i].out, strlen(b->p->atoms[i].out), enc.data,
-			enc.len);
+		stamp_encode(&r->st, r->out, &enc);
+		cache_txn_put(x, CACHE_STAMPS, b->p->atoms[i].out, strlen(b->p->atoms[i].out),
+			enc.data, enc.len);
 		buf_free(&enc);
 		n++;
 	}
@@ -1863,6 +1885,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	if (status)
 		goto out;
 	cache_each(c, CACHE_ATOMS, load_record, &b);
+	cache_each(c, CACHE_STAMPS, load_stamp, &b);
 	for (i = 0; i < p->natoms; i++)
 		b.st[i].rec = strmap_get(b.records, p->atoms[i].out, strlen(p->atoms[i].out));
 	stats_phase("records loaded");

@@ -49,7 +49,8 @@
 #define CACHE_FALLBACK_FLOOR ((size_t)64 << 20)
 #define CACHE_MAXREADERS 1022
 
-static const char *const table_names[CACHE_NTABLES] = {"cas", "ac", "atoms", "meta", "fills"};
+static const char *const table_names[CACHE_NTABLES] = {"cas", "ac", "atoms", "meta", "fills",
+	"stamps"};
 
 struct cache {
 	MDB_env *env;

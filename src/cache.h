@@ -8,6 +8,10 @@
  *  CACHE_META   name -> value                       schema version, stamps
  *  CACHE_FILLS  request key (16 bytes) -> answer    LLM answers, stored the
  *                                                   moment they arrive
+ *  CACHE_STAMPS output path -> stamp                the file's stat once
+ *                                                   written (kept apart from
+ *                                                   the record, which is
+ *                                                   committed before the write)
  * Records are opaque byte strings here; their layout belongs to callers.
  * Every value handed out is a malloc'd copy (LMDB's own pointers die with
  * the transaction).  The environment is opened with MDB_NOSYNC for speed;
@@ -33,6 +37,7 @@ enum cache_table {
 	CACHE_ATOMS,
 	CACHE_META,
 	CACHE_FILLS,
+	CACHE_STAMPS,
 	CACHE_NTABLES
 };
 

@@ -433,6 +433,48 @@ put_digest(struct buf *b, struct digest d)
 	buf_put_u64(b, d.lo);
 }
 
+static void
+put_fstamp(struct buf *b, const struct fstamp *st)
+{
+	buf_put_u64(b, (uint64_t)st->mtime_ns);
+	buf_put_u64(b, (uint64_t)st->size);
+	buf_put_u64(b, st->ino);
+	buf_put_u64(b, st->dev);
+	buf_addc(b, st->exists ? 1 : 0);
+}
+
+void
+stamp_encode(const struct fstamp *st, struct digest out, struct buf *b)
+{
+	buf_addc(b, 1);
+	put_fstamp(b, st);
+	put_digest(b, out);
+}
+
+int
+stamp_apply(const void *p, size_t n, struct record *r)
+{
+	struct cursor c = {p, n, 0, 0};
+	const unsigned char *v = cur_take(&c, 1);
+	struct fstamp st;
+	struct digest out;
+
+	if (!v || *v != 1)
+		return 0;
+	st.mtime_ns = (int64_t)cur_u64(&c);
+	st.size = (int64_t)cur_u64(&c);
+	st.ino = cur_u64(&c);
+	st.dev = cur_u64(&c);
+	v = cur_take(&c, 1);
+	st.exists = v && *v;
+	out.hi = cur_u64(&c);
+	out.lo = cur_u64(&c);
+	if (c.bad || c.off != c.n || !digest_eq(out, r->out))
+		return 0;
+	r->st = st;
+	return 1;
+}
+
 void
 record_encode(const struct record *r, struct buf *out)
 {
@@ -443,11 +485,7 @@ record_encode(const struct record *r, struct buf *out)
 	put_digest(out, r->key);
 	put_digest(out, r->out);
 	put_digest(out, r->prev);
-	buf_put_u64(out, (uint64_t)r->st.mtime_ns);
-	buf_put_u64(out, (uint64_t)r->st.size);
-	buf_put_u64(out, r->st.ino);
-	buf_put_u64(out, r->st.dev);
-	buf_addc(out, r->st.exists ? 1 : 0);
+	put_fstamp(out, &r->st);
 	buf_put_u64(out, (uint64_t)r->built_ns);
 	buf_put_u32(out, r->stratum);
 	buf_put_u32(out, r->flags);
@@ -538,7 +576,29 @@ record_decode(const void *p, size_t n, struct record *r)
 		record_free(r);
 		return -1;
 	}
+	record_count_reads(r);
 	return 0;
+}
+
+void
+record_count_reads(struct record *r)
+{
+	size_t i;
+
+	r->nspec_reads = r->nfile_reads = 0;
+	for (i = 0; i < r->reads.n; i++) {
+		if (r->reads.r[i].kind == 'F' || r->reads.r[i].kind == 'N')
+			r->nfile_reads++;
+		else
+			r->nspec_reads++;
+	}
+}
+
+void
+record_drop_reads(struct record *r)
+{
+	record_count_reads(r);
+	reads_free(&r->reads);
 }
 
 void

@@ -67,6 +67,9 @@ struct record {
 	char *version, *tmpl, *reason, *origin;
 	char *checks; /* check outcomes, qa.h's text form */
 	struct readset reads;
+	/* How many reads are of the spec, of files: set by record_decode and
+	 * record_count_reads, kept when record_drop_reads frees the reads. */
+	size_t nspec_reads, nfile_reads;
 };
 
 #define RECORD_DEGRADED 1u
@@ -116,10 +119,23 @@ struct digest key_candidate(const struct record *r, const struct key_env *e);
  * build whose action key is key_candidate(r, e) read). */
 void key_refresh(const struct record *r, const struct key_env *e, struct readset *out);
 
+/* Output stamps (CACHE_STAMPS, path -> u8 1 | stamp | digest out): the
+ * stat of an output once written, bound to the digest of the bytes
+ * written.  A record is committed before its file is written, so its own
+ * stamp never matches; the stamp stored after the write applies to the
+ * record only while the record's out is the same digest. */
+void stamp_encode(const struct fstamp *st, struct digest out, struct buf *b);
+/* stamp_apply: set r->st from an encoded stamp if it belongs to r->out;
+ * 1 if applied, 0 if not (another digest or not a stamp). */
+int stamp_apply(const void *p, size_t n, struct record *r);
+
 void record_encode(const struct record *r, struct buf *out);
 /* record_decode: 0, or -1 if p is not a record (version 1 records, from
  * before check outcomes, read with empty outcomes). */
 int record_decode(const void *p, size_t n, struct record *r);
 void record_free(struct record *r);
+void record_count_reads(struct record *r);
+/* record_drop_reads: free the reads (of a record already stored). */
+void record_drop_reads(struct record *r);
 
 #endif

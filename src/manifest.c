@@ -43,7 +43,7 @@ put_atom(struct buf *b, const struct atom *a, const struct record *r)
 	const struct dm_decl *d = a->decl;
 	const struct dm_prop *pat = dm_get(d, "pattern");
 	char hex[DIGEST_HEX_LEN + 1];
-	size_t i, nspec = 0, nfiles = 0;
+	size_t i;
 	int first = 1;
 
 	buf_adds(b, "{\"atoms\":[{\"declared\":");
@@ -82,15 +82,8 @@ put_atom(struct buf *b, const struct atom *a, const struct record *r)
 	buf_adds(b, ",\"output\":");
 	digest_hex(r->out, hex);
 	put_cstr(b, hex);
-	for (i = 0; i < r->reads.n; i++) {
-		char k = r->reads.r[i].kind;
-
-		if (k == 'F' || k == 'N')
-			nfiles++;
-		else
-			nspec++;
-	}
-	buf_printf(b, ",\"reads\":{\"spec\":%zu,\"files\":%zu}}", nspec, nfiles);
+	buf_printf(b, ",\"reads\":{\"spec\":%zu,\"files\":%zu}}", r->nspec_reads,
+		r->nfile_reads);
 }
 
 int

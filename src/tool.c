@@ -378,8 +378,14 @@ tool_clean(struct cache *c, int force)
 		struct record *r = &cc.recs[i];
 		struct fstamp st;
 		struct digest d;
+		char *sv;
+		size_t sn;
 		int ours = 0;
 
+		if (cache_get(c, CACHE_STAMPS, cc.paths[i], strlen(cc.paths[i]), &sv, &sn) == 0) {
+			stamp_apply(sv, sn, r);
+			free(sv);
+		}
 		fs_stamp(cc.paths[i], &st);
 		if (st.exists) {
 			if (fstamp_eq(&st, &r->st))
@@ -403,6 +409,7 @@ tool_clean(struct cache *c, int force)
 			}
 		}
 		cache_del(c, CACHE_ATOMS, cc.paths[i], strlen(cc.paths[i]));
+		cache_del(c, CACHE_STAMPS, cc.paths[i], strlen(cc.paths[i]));
 next:
 		free(cc.paths[i]);
 		record_free(r);
