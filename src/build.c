@@ -79,6 +79,10 @@ struct astate {
 	struct fill_job *job;  /* LLM atoms: the fills of their slots */
 	struct readset rs;     /* ... what the skeleton and prompts read */
 	int degraded;
+	/* The reads of rec, checked as the record was loaded (atoms nothing
+	 * built this run can change): 1 unchanged, then rec's reads are
+	 * dropped; -1 changed, why says how; 0 not checked. */
+	int prechecked;
 };
 
 struct wake {
@@ -267,8 +271,10 @@ assess(struct bctx *b, size_t i, int upstream)
 			}
 		}
 	}
+	if (s->prechecked < 0)
+		return ST_STALE;
 	env_of(b, a, &e);
-	if (key_check(r, &e, &why)) {
+	if (!s->prechecked && key_check(r, &e, &why)) {
 		set_why(s, why.data);
 		buf_free(&why);
 		return ST_STALE;
@@ -1333,17 +1339,59 @@ load_stamp(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 	return 0;
 }
 
+/* precheck: whether atom i's reads can be checked as its record loads:
+ * nothing this build writes can change what it read (no dependencies, no
+ * output read as a file). */
+static int
+precheck(struct bctx *b, size_t i, const struct record *r)
+{
+	size_t nd, k;
+
+	graph_deps(b->p->graph, i, &nd);
+	if (nd || b->outroot)
+		return 0;
+	for (k = 0; k < r->reads.n; k++)
+		if ((r->reads.r[k].kind == 'F' || r->reads.r[k].kind == 'N') &&
+			project_find(b->p, r->reads.r[k].path) >= 0)
+			return 0;
+	return 1;
+}
+
+/* load_record: keep each record; check the reads of those that allow it
+ * now, and drop the reads that turn out unchanged, so that the records of
+ * a large project are not all held with their reads at once. */
 static int
 load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 {
 	struct bctx *b = ud;
 	struct record *r = xcalloc(1, sizeof(*r));
+	void *at;
 
 	if (record_decode(val, vlen, r) != 0) {
 		free(r);
 		return 0;
 	}
 	strmap_put(b->records, key, klen, r);
+	at = strmap_get(b->p->outs, key, klen);
+	if (at) {
+		size_t i = (size_t)at - 1;
+		struct astate *s = &b->st[i];
+		struct key_env e;
+		struct buf why = {0};
+
+		s->rec = r;
+		if (!precheck(b, i, r))
+			return 0;
+		env_of(b, &b->p->atoms[i], &e);
+		if (key_check(r, &e, &why)) {
+			set_why(s, why.data);
+			s->prechecked = -1;
+		} else {
+			s->prechecked = 1;
+			record_drop_reads(r);
+		}
+		buf_free(&why);
+	}
 	return 0;
 }
 
@@ -1886,8 +1934,6 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		goto out;
 	cache_each(c, CACHE_ATOMS, load_record, &b);
 	cache_each(c, CACHE_STAMPS, load_stamp, &b);
-	for (i = 0; i < p->natoms; i++)
-		b.st[i].rec = strmap_get(b.records, p->atoms[i].out, strlen(p->atoms[i].out));
 	stats_phase("records loaded");
 	if (o->ntargets) {
 		for (k = 0; k < o->ntargets; k++) {

@@ -30,12 +30,15 @@
  *  - LMDB errors become DM_ECACHE with the text in a per-thread buffer
  *    (cache_errmsg), and also in the diag where the function has one.
  */
+/* madvise(MADV_DONTNEED): glibc makes posix_madvise's DONTNEED a no-op. */
+#define _DEFAULT_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <lmdb.h>
@@ -48,6 +51,7 @@
 #define CACHE_MIN_MAPSIZE ((size_t)1 << 20)
 #define CACHE_FALLBACK_FLOOR ((size_t)64 << 20)
 #define CACHE_MAXREADERS 1022
+#define CACHE_SCAN_RELEASE ((size_t)1 << 20) /* scanned bytes between map_release */
 
 static const char *const table_names[CACHE_NTABLES] = {"cas", "ac", "atoms", "meta", "fills",
 	"stamps"};
@@ -57,6 +61,7 @@ struct cache {
 	MDB_dbi dbi[CACHE_NTABLES];
 	pthread_rwlock_t lock;
 	char *dir;
+	unsigned long long ino; /* of data.mdb, to find its map */
 };
 
 /* One change; in a batch, key and val point into mem (owned). */
@@ -135,6 +140,36 @@ map_size(struct cache *c)
 
 	mdb_env_info(c->env, &info);
 	return info.me_mapsize;
+}
+
+/* map_release: give back the pages of the map this process has touched.
+ * LMDB reads through a shared read-only map of data.mdb, and the kernel
+ * maps the pages around each one read too, so scanning a table or
+ * inserting into a large one leaves most of the file resident in this
+ * process.  The pages stay in the kernel's page cache; dropping them from
+ * the map only means the next access faults them in again (LMDB never
+ * writes through the map: no MDB_WRITEMAP).  Called with the shared lock
+ * held, so the map cannot move meanwhile.  The map's address comes from
+ * /proc/self/maps (mdb_env_info gives it only for MDB_FIXEDMAP). */
+static void
+map_release(struct cache *c)
+{
+	char line[512];
+	FILE *f;
+
+	if (!c->ino || !(f = fopen("/proc/self/maps", "r")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, ino;
+		const char *name = strrchr(line, '/');
+
+		if (!name || strcmp(name, "/data.mdb\n") != 0)
+			continue;
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %llu", &lo, &hi, &ino) == 3 &&
+			ino == c->ino && hi > lo)
+			madvise((void *)(uintptr_t)lo, (size_t)(hi - lo), MADV_DONTNEED);
+	}
+	fclose(f);
 }
 
 /* grow: double the map unless someone already grew it past seen. */
@@ -364,6 +399,14 @@ cache_open_size(const char *dir, size_t mapsize, struct cache **out, struct diag
 	}
 	if (!rc)
 		rc = mdb_reader_check(c->env, &dead);
+	if (!rc) {
+		char *data = xasprintf("%s/data.mdb", dir);
+		struct stat st;
+
+		if (stat(data, &st) == 0)
+			c->ino = (unsigned long long)st.st_ino;
+		free(data);
+	}
 	if (rc) {
 		set_err(rc, "cannot open the cache");
 		report(d, dir);
@@ -568,6 +611,8 @@ cache_commit(struct cache_txn *x)
 	rc = mdb_txn_commit(x->txn);
 	x->txn = NULL;
 	seen = rc == MDB_MAP_FULL ? map_size(c) : 0;
+	if (!rc)
+		map_release(c);
 	unlock_shared(c);
 	if (rc == MDB_MAP_FULL)
 		rc = grow(c, seen) ? DM_ECACHE : run_ops(c, x->ops, x->nops, 1, NULL);
@@ -652,14 +697,23 @@ cache_each(struct cache *c, enum cache_table t,
 		return DM_ECACHE;
 	rc = mdb_cursor_open(txn, c->dbi[t], &cur);
 	if (rc == 0) {
+		size_t bytes = 0;
+
 		while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 			op = MDB_NEXT;
 			ret = fn(ud, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
 			if (ret)
 				break;
+			bytes += k.mv_size + v.mv_size;
+			if (bytes > CACHE_SCAN_RELEASE) {
+				map_release(c);
+				bytes = 0;
+			}
 		}
 		mdb_cursor_close(cur);
 	}
+	if (rc == MDB_NOTFOUND || ret)
+		map_release(c);
 	mdb_txn_abort(txn);
 	unlock_shared(c);
 	if (ret)

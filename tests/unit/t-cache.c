@@ -915,6 +915,91 @@ test_key_form(void)
 		"the key form is big-endian, high half first");
 }
 
+static long
+rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static int
+count_bytes(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	size_t *total = ud;
+	const unsigned char *v = val;
+	size_t i;
+
+	(void)key;
+	for (i = 0; i < vlen; i += 4096) /* touch every page of the value */
+		*total += v[i] ? 1 : 0;
+	*total += klen + vlen;
+	return 0;
+}
+
+/* Reading 48 MB through the map, or writing it in batches, does not leave
+ * it resident in the process: the pages are given back as it goes. */
+static void
+test_map_released(void)
+{
+	char *dir = scratch();
+	struct cache *c = NULL;
+	struct cache_txn *x;
+	char *val = xmalloc(6000);
+	size_t i, b, total = 0;
+	long before, after;
+
+	memset(val, 'v', 6000);
+	is_int(cache_open(dir, &c, NULL), 0, "open");
+	for (b = 0; b < 8; b++) {
+		cache_begin(c, &x);
+		for (i = 0; i < 1000; i++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "k%05zu", b * 1000 + i);
+			cache_txn_put(x, CACHE_ATOMS, key, strlen(key), val, 6000);
+		}
+		is_int(cache_commit(x), 0, "batch %zu of 1,000 values of 6,000 bytes", b);
+	}
+	cache_close(c);
+	/* Rewriting every key in a scattered order reads each leaf page. */
+	is_int(cache_open(dir, &c, NULL), 0, "reopen");
+	before = rss_kib();
+	for (b = 0; b < 8; b++) {
+		cache_begin(c, &x);
+		for (i = 0; i < 1000; i++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "k%05zu", (i * 8 + b) * 7919 % 8000);
+			val[0] = (char)('a' + b);
+			cache_txn_put(x, CACHE_ATOMS, key, strlen(key), val, 5000);
+		}
+		cache_commit(x);
+	}
+	after = rss_kib();
+	ok(after - before < 16 * 1024,
+		"rewriting 48 MB in 8 batches leaves less than 16 MB resident (%ld KiB more)",
+		after - before);
+	cache_close(c);
+	is_int(cache_open(dir, &c, NULL), 0, "reopen");
+	before = rss_kib();
+	is_int(cache_each(c, CACHE_ATOMS, count_bytes, &total), 0, "scan");
+	after = rss_kib();
+	ok(total >= (size_t)8000 * 5000, "the scan saw all 40 MB");
+	ok(after - before < 8 * 1024,
+		"scanning 40 MB leaves less than 8 MB resident (%ld KiB more)", after - before);
+	cache_close(c);
+	free(val);
+	scratch_free(dir);
+}
+
 int
 main(void)
 {
@@ -926,6 +1011,7 @@ main(void)
 	test_open_errors();
 	test_small_address_space();
 	test_growth();
+	test_map_released();
 	test_threads();
 	test_two_processes();
 	test_sigkill();
