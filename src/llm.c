@@ -1,5 +1,19 @@
 /* llm.c - see llm.h.  The only module that includes curl.h.
  *
+ * Loading.  dmbuild does not link libcurl: curl.h gives the types and
+ * constants, and the functions are called only through the table cu,
+ * filled by dlopen("libcurl.so.4") and dlsym the first time llm_new runs,
+ * once per process (pthread_once), before anything else touches curl.  So
+ * a process that never creates an engine (render, safe mode, builds whose
+ * fills all come from the lock or the cache) loads neither libcurl nor the
+ * libraries it depends on.  The library stays loaded until exit.  If it
+ * cannot be loaded, or lacks a function, or curl_global_init fails, cu
+ * stays empty and every llm_new fails with DM_EIO and that message in its
+ * diag: the caller degrades the slot as for any provider failure.  Test
+ * hook: DMBUILD_LIBCURL, when set and not empty, names the library to load
+ * instead (t-llm points it at a missing file and at a library without
+ * curl's functions to check those messages).
+ *
  * Threads.  One engine thread owns the curl multi handle, the provider
  * state (circuit breakers, dead providers), the ready and delayed lists and
  * every request between submission and completion; it calls the llm_done
@@ -34,10 +48,12 @@
  * Every message handed out goes through redact(), which removes each key
  * and anything shaped like one ("sk-..." tokens, "Bearer ..." values).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -147,13 +163,75 @@ struct llm {
 	unsigned long long rng;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_rc;
+/* ---- libcurl, loaded on first use -------------------------------------- */
 
+#define LLM_LIBCURL "libcurl.so.4"
+
+/* Every libcurl function this module calls, as a member of cu typed from
+ * curl.h's own declaration (typeof names no symbol, so nothing links). */
+#define CURL_FUNCTIONS(X) \
+	X(global_init) X(getdate) X(slist_append) X(slist_free_all) \
+	X(easy_init) X(easy_reset) X(easy_setopt) X(easy_getinfo) X(easy_strerror) \
+	X(easy_cleanup) X(multi_init) X(multi_setopt) X(multi_add_handle) \
+	X(multi_remove_handle) X(multi_perform) X(multi_info_read) X(multi_poll) \
+	X(multi_wakeup) X(multi_cleanup)
+
+#define CURL_MEMBER(f) __typeof__(curl_##f) *f;
+static struct {
+	CURL_FUNCTIONS(CURL_MEMBER)
+} cu;
+
+#define CURL_SYMBOL(f) {"curl_" #f, &cu.f},
+static const struct {
+	const char *name;
+	void *slot; /* the member of cu */
+} curl_symbols[] = {CURL_FUNCTIONS(CURL_SYMBOL)};
+
+_Static_assert(sizeof(cu.easy_init) == sizeof(void *), "dlsym returns functions as void *");
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static char curl_load_err[512]; /* empty once cu is ready */
+
+/* curl_load: dlopen libcurl (or $DMBUILD_LIBCURL, the test hook), fill
+ * cu, initialise it; on failure cu stays empty and curl_load_err says why. */
 static void
-curl_init(void)
+curl_load(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	const char *name = getenv("DMBUILD_LIBCURL");
+	const char *why;
+	void *h, *sym;
+	size_t i;
+	CURLcode c;
+
+	if (!name || !*name)
+		name = LLM_LIBCURL;
+	if (!(h = dlopen(name, RTLD_NOW | RTLD_LOCAL))) {
+		why = dlerror();
+		snprintf(curl_load_err, sizeof(curl_load_err),
+			"cannot load %s: %s (install Debian's libcurl4)", name,
+			why ? why : "dlopen failed");
+		return;
+	}
+	for (i = 0; i < sizeof(curl_symbols) / sizeof(curl_symbols[0]); i++) {
+		dlerror();
+		if (!(sym = dlsym(h, curl_symbols[i].name))) {
+			why = dlerror();
+			snprintf(curl_load_err, sizeof(curl_load_err),
+				"cannot load %s: %s (install Debian's libcurl4)", name,
+				why ? why : curl_symbols[i].name);
+			goto fail;
+		}
+		memcpy(curl_symbols[i].slot, &sym, sizeof(sym));
+	}
+	if ((c = cu.global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
+		snprintf(curl_load_err, sizeof(curl_load_err), "cannot initialise %s: %s", name,
+			cu.easy_strerror(c));
+		goto fail;
+	}
+	return;
+fail:
+	memset(&cu, 0, sizeof(cu));
+	dlclose(h);
 }
 
 
@@ -752,7 +830,7 @@ endpoint(const char *base, const char *dflt, const char *path)
 static struct curl_slist *
 add_header(struct curl_slist *h, const char *line)
 {
-	struct curl_slist *n = curl_slist_append(h, line);
+	struct curl_slist *n = cu.slist_append(h, line);
 
 	if (!n)
 		fatal("out of memory");
@@ -836,7 +914,7 @@ provider_free(struct provider *p)
 
 	for (h = p->hdrs; h; h = h->next)
 		wipe(h->data);
-	curl_slist_free_all(p->hdrs);
+	cu.slist_free_all(p->hdrs);
 	wipe(p->key);
 	free(p->key);
 	free(p->url);
@@ -1053,7 +1131,7 @@ on_header(char *p, size_t size, size_t n, void *ud)
 		if (end != v && !*end && x >= 0 && isfinite(x)) {
 			*slot = slot == &r->ra_s ? x * 1000 : x;
 		} else if (slot == &r->ra_s) {
-			time_t t = curl_getdate(v, NULL);
+			time_t t = cu.getdate(v, NULL);
 
 			if (t != (time_t)-1)
 				*slot = t > time(NULL) ? (double)(t - time(NULL)) * 1000 : 0;
@@ -1079,13 +1157,13 @@ easy_get(struct llm *l)
 {
 	if (l->neasy)
 		return l->easy_pool[--l->neasy];
-	return curl_easy_init();
+	return cu.easy_init();
 }
 
 static void
 easy_put(struct llm *l, CURL *e)
 {
-	curl_easy_reset(e);
+	cu.easy_reset(e);
 	if (l->neasy == l->easy_cap) {
 		l->easy_cap = l->easy_cap ? 2 * l->easy_cap : 16;
 		l->easy_pool = xreallocarray(l->easy_pool, l->easy_cap, sizeof(*l->easy_pool));
@@ -1110,27 +1188,27 @@ launch_http(struct llm *l, struct req *r, struct provider *p)
 		attempt_failed(l, r, LLM_E_TRANSPORT, 1, xstrdup("cannot create a curl handle"));
 		return;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, p->url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->hdrs);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->body));
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)l->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	cu.easy_setopt(e, CURLOPT_URL, p->url);
+	cu.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(e, CURLOPT_HTTPHEADER, p->hdrs);
+	cu.easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+	cu.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->body));
+	cu.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	cu.easy_setopt(e, CURLOPT_WRITEDATA, r);
+	cu.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	cu.easy_setopt(e, CURLOPT_HEADERDATA, r);
+	cu.easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	cu.easy_setopt(e, CURLOPT_PRIVATE, r);
+	cu.easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	cu.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)l->timeout_ms);
+	cu.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 		(long)(l->timeout_ms < 30000 ? l->timeout_ms : 30000));
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "dmbuild/" DM_VERSION);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	cu.easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	cu.easy_setopt(e, CURLOPT_USERAGENT, "dmbuild/" DM_VERSION);
+	cu.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	r->easy = e;
-	if (curl_multi_add_handle(l->multi, e) != CURLM_OK) {
+	if (cu.multi_add_handle(l->multi, e) != CURLM_OK) {
 		r->easy = NULL;
 		easy_put(l, e);
 		attempt_failed(l, r, LLM_E_TRANSPORT, 1, xstrdup("cannot start a transfer"));
@@ -1335,8 +1413,8 @@ http_done(struct llm *l, struct req *r, CURLcode cc)
 	long status = 0;
 	int retry = 0;
 
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_multi_remove_handle(l->multi, r->easy);
+	cu.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	cu.multi_remove_handle(l->multi, r->easy);
 	easy_put(l, r->easy);
 	r->easy = NULL;
 	l->active--;
@@ -1346,7 +1424,7 @@ http_done(struct llm *l, struct req *r, CURLcode cc)
 		if (r->too_big)
 			msg = xasprintf("the reply is larger than %u MiB", LLM_MAX_REPLY >> 20);
 		else
-			msg = xasprintf("%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+			msg = xasprintf("%s", r->errbuf[0] ? r->errbuf : cu.easy_strerror(cc));
 		attempt_failed(l, r, LLM_E_TRANSPORT, !r->too_big && curl_retryable(cc), msg);
 		return;
 	}
@@ -1454,7 +1532,7 @@ worker_main(void *arg)
 		r->next = l->cmd_done;
 		l->cmd_done = r;
 		pthread_mutex_unlock(&l->mu);
-		curl_multi_wakeup(l->multi);
+		cu.multi_wakeup(l->multi);
 	}
 }
 
@@ -1540,12 +1618,12 @@ engine_main(void *arg)
 				break;
 			continue;
 		}
-		curl_multi_perform(l->multi, &running);
-		while ((m = curl_multi_info_read(l->multi, &left))) {
+		cu.multi_perform(l->multi, &running);
+		while ((m = cu.multi_info_read(l->multi, &left))) {
 			if (m->msg != CURLMSG_DONE)
 				continue;
 			priv = NULL;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+			cu.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 			http_done(l, (struct req *)(void *)priv, m->data.result);
 		}
 		/* completions above may have delayed or requeued requests */
@@ -1555,7 +1633,7 @@ engine_main(void *arg)
 				wait = r->due - now;
 		if (l->ready && l->active < l->max_in_flight)
 			wait = 0;
-		curl_multi_poll(l->multi, NULL, 0, wait < 0 ? 0 : (int)wait, NULL);
+		cu.multi_poll(l->multi, NULL, 0, wait < 0 ? 0 : (int)wait, NULL);
 	}
 	return NULL;
 }
@@ -1570,9 +1648,9 @@ llm_new(const struct llm_opts *o, struct llm **out, struct diag *d)
 	int ncmd = 0, rc = DM_EINPUT;
 
 	*out = NULL;
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc) {
-		diag_add(d, NULL, 0, 0, "cannot initialise libcurl");
+	pthread_once(&curl_once, curl_load);
+	if (curl_load_err[0]) {
+		diag_add(d, NULL, 0, 0, "%s", curl_load_err);
 		return DM_EIO;
 	}
 	if (!o || !o->chain || !o->nchain) {
@@ -1606,11 +1684,11 @@ llm_new(const struct llm_opts *o, struct llm **out, struct diag *d)
 		if (l->pv[i].kind != PK_COMMAND)
 			l->pv[i].price = price_find(l, l->pv[i].t->model);
 	rc = DM_EIO;
-	if (!(l->multi = curl_multi_init())) {
+	if (!(l->multi = cu.multi_init())) {
 		diag_add(d, NULL, 0, 0, "cannot create a curl multi handle");
 		goto fail;
 	}
-	curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, (long)l->max_in_flight);
+	cu.multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, (long)l->max_in_flight);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->idle, NULL);
 	pthread_cond_init(&l->work, NULL);
@@ -1644,7 +1722,7 @@ fail:
 	free(l->prices);
 	free(l->pv);
 	if (l->multi)
-		curl_multi_cleanup(l->multi);
+		cu.multi_cleanup(l->multi);
 	free(l);
 	return rc;
 }
@@ -1666,7 +1744,7 @@ llm_submit(struct llm *l, const struct llm_request *rq, llm_done fn, void *ud)
 	push(&l->inq, &l->inq_tail, r);
 	l->pending++;
 	pthread_mutex_unlock(&l->mu);
-	curl_multi_wakeup(l->multi);
+	cu.multi_wakeup(l->multi);
 	return 0;
 }
 
@@ -1687,7 +1765,7 @@ llm_cancel(struct llm *l)
 	pthread_mutex_lock(&l->mu);
 	l->cancelled = 1;
 	pthread_mutex_unlock(&l->mu);
-	curl_multi_wakeup(l->multi);
+	cu.multi_wakeup(l->multi);
 }
 
 double
@@ -1713,7 +1791,7 @@ llm_free(struct llm *l)
 	l->cancelled = 1;
 	l->stopping = 1;
 	pthread_mutex_unlock(&l->mu);
-	curl_multi_wakeup(l->multi);
+	cu.multi_wakeup(l->multi);
 	pthread_join(l->engine, NULL);
 	pthread_mutex_lock(&l->mu);
 	l->workers_stop = 1;
@@ -1722,9 +1800,9 @@ llm_free(struct llm *l)
 	for (w = 0; w < l->nworkers; w++)
 		pthread_join(l->workers[w], NULL);
 	for (i = 0; i < l->neasy; i++)
-		curl_easy_cleanup(l->easy_pool[i]);
+		cu.easy_cleanup(l->easy_pool[i]);
 	free(l->easy_pool);
-	curl_multi_cleanup(l->multi);
+	cu.multi_cleanup(l->multi);
 	for (i = 0; i < l->np; i++)
 		provider_free(&l->pv[i]);
 	free(l->pv);

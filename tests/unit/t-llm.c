@@ -3,6 +3,7 @@
  * with its own script; every request it received is read back from its
  * log).  Skipped when python3 is missing. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -422,6 +423,108 @@ test_parsers(void)
 	ok(!strcmp(llm_error_name(LLM_E_QUOTA), "quota") &&
 			!strcmp(llm_error_name(LLM_E_NOKEY), "nokey"),
 		"llm_error_name");
+}
+
+/* ---- loading libcurl --------------------------------------------------- */
+
+/* curl_mapped: whether libcurl.so.4 is loaded in this process. */
+static int
+curl_mapped(void)
+{
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_NOLOAD);
+
+	if (h)
+		dlclose(h);
+	return h != NULL;
+}
+
+struct load_try {
+	int rc1, rc2;     /* llm_new's return, first and second call */
+	int engines;      /* engines it handed out */
+	int mapped;       /* libcurl.so.4 loaded afterwards */
+	char msg1[600], msg2[600];
+};
+
+/* load_with: llm_new twice in a child process with DMBUILD_LIBCURL=lib
+ * (the loader runs once per process, so the parent stays unaffected). */
+static int
+load_with(const char *lib, struct load_try *t)
+{
+	int fd[2], st;
+	pid_t pid;
+	size_t got = 0;
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	fflush(stdout);
+	if (pipe(fd) != 0 || (pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		struct llm_target chain[] = {{"command", "cat"}};
+		struct llm_opts o = fast_opts(chain, 1);
+		struct llm *l = NULL;
+		struct diag d = {0};
+		struct load_try r = {0};
+
+		close(fd[0]);
+		setenv("DMBUILD_LIBCURL", lib, 1);
+		r.rc1 = llm_new(&o, &l, &d);
+		r.engines += l != NULL;
+		snprintf(r.msg1, sizeof(r.msg1), "%s", d.n ? d.items[0].msg : "");
+		llm_free(l);
+		diag_free(&d);
+		l = NULL;
+		r.rc2 = llm_new(&o, &l, &d);
+		r.engines += l != NULL;
+		snprintf(r.msg2, sizeof(r.msg2), "%s", d.n ? d.items[0].msg : "");
+		llm_free(l);
+		diag_free(&d);
+		r.mapped = curl_mapped();
+		_exit(write(fd[1], &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
+	}
+	close(fd[1]);
+	while (got < sizeof(*t) && (n = read(fd[0], (char *)t + got, sizeof(*t) - got)) > 0)
+		got += (size_t)n;
+	close(fd[0]);
+	waitpid(pid, &st, 0);
+	return got == sizeof(*t) && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void
+test_loading(void)
+{
+	static const char hint[] = " (install Debian's libcurl4)";
+	struct load_try t;
+	size_t n;
+
+	ok(!curl_mapped(), "no libcurl before the first engine: it is not linked in");
+	test_parsers();
+	ok(!curl_mapped(), "parsing replies loads no libcurl");
+
+	if (load_with("libdmbuild-no-such-curl.so.4", &t) != 0) {
+		ok(0, "the child reports back");
+		return;
+	}
+	is_int(t.rc1, DM_EIO, "a missing libcurl: llm_new fails with DM_EIO");
+	is_int(t.engines, 0, "and hands out no engine");
+	is_str(t.msg1,
+		"cannot load libdmbuild-no-such-curl.so.4: libdmbuild-no-such-curl.so.4: cannot open "
+		"shared object file: No such file or directory (install Debian's libcurl4)",
+		"the message names the library, dlerror's reason and the package");
+	is_int(t.rc2, DM_EIO, "a second llm_new fails the same way");
+	is_str(t.msg2, t.msg1, "with the same message");
+	ok(!t.mapped, "nothing of libcurl was loaded");
+
+	if (load_with("libm.so.6", &t) != 0) {
+		ok(0, "the child reports back");
+		return;
+	}
+	n = strlen(t.msg1);
+	is_int(t.rc1, DM_EIO, "a library without curl's functions: DM_EIO");
+	ok(has(t.msg1, "cannot load libm.so.6: ") && has(t.msg1, "undefined symbol: curl_global_init") &&
+			n > sizeof(hint) - 1 && !strcmp(t.msg1 + n - (sizeof(hint) - 1), hint),
+		"it names the missing function: %s", t.msg1);
+	is_int(t.engines, 0, "and hands out no engine");
 }
 
 /* ---- the engine against the stub ---------------------------------------- */
@@ -1432,8 +1535,9 @@ main(int argc, char **argv)
 		snprintf(rules_pricing, sizeof(rules_pricing), "%.*s/../../rules/pricing.yaml",
 			(int)(slash - stub_path), stub_path);
 	}
-	test_parsers();
+	test_loading();
 	test_pricing();
+	ok(curl_mapped(), "the first engine loaded libcurl");
 	test_anthropic();
 	test_anthropic_cache();
 	test_openai();
