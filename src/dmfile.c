@@ -29,6 +29,8 @@
  *   read lexically, may not climb above the directory that holds the
  *   including file (project or stdlib).  The chain of open includes is a
  *   stack of real paths; meeting one again is a cycle.
+ * - Input text quoted in a message goes through text_snip (util.h): cut
+ *   to SNIP (paths SNIP_PATH) bytes, control bytes and non-UTF-8 escaped.
  * - The result is handed out only when no error was found; otherwise
  *   everything is freed and *out is NULL.  srcpos.file always points into
  *   f->files, which lives as long as f.
@@ -89,7 +91,8 @@ static const struct rule grammar[] = {
 
 #define NRULES (sizeof(grammar) / sizeof(grammar[0]))
 #define MAXLEVEL 8
-#define SNIP 48
+#define SNIP 52       /* a quote in a message: <= 48 bytes, "..." and NUL */
+#define SNIP_PATH 160 /* a quoted path */
 
 /* A logical line: text without indentation, and per byte its origin. */
 struct lline {
@@ -189,23 +192,6 @@ ident_len(const char *s, size_t n)
 	for (i = 1; i < n && is_ident_char((unsigned char)s[i]); i++)
 		;
 	return i;
-}
-
-/* snip: s[0..n) cut to a readable length for a message, into dst. */
-static const char *
-snip(char dst[SNIP + 4], const char *s, size_t n)
-{
-	if (n > SNIP) {
-		n = SNIP;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-		memcpy(dst, s, n);
-		memcpy(dst + n, "...", 4);
-	} else {
-		memcpy(dst, s, n);
-		dst[n] = '\0';
-	}
-	return dst;
 }
 
 static const struct rule *
@@ -523,6 +509,7 @@ do_include(struct pstate *ps, const struct lline *ll, size_t at)
 	char *cand = NULL, *real = NULL, *data = NULL, *disp = NULL;
 	struct buf chain = {0};
 	struct stat st;
+	char q[SNIP_PATH];
 	size_t i, len;
 	int depth;
 
@@ -530,17 +517,18 @@ do_include(struct pstate *ps, const struct lline *ll, size_t at)
 		lerr(ps, ll, at, "expected a path after 'include'");
 		return;
 	}
+	text_snip(q, sizeof q, path, strlen(path));
 	if (!L->have_project) {
 		lerr(ps, ll, at, "include is not allowed here: no project directory was given");
 		return;
 	}
 	if (path[0] == '/') {
-		lerr(ps, ll, at, "include path must be relative, found '%s'", path);
+		lerr(ps, ll, at, "include path must be relative, found '%s'", q);
 		return;
 	}
 	if (strncmp(path, "std/", 4) == 0) {
 		if (!L->stdlib || !L->rstdlib) {
-			lerr(ps, ll, at, "include '%s' names the stdlib, but %s", path,
+			lerr(ps, ll, at, "include '%s' names the stdlib, but %s", q,
 				L->stdlib ? "the stdlib directory does not exist" :
 					"no stdlib directory was given");
 			return;
@@ -561,7 +549,7 @@ do_include(struct pstate *ps, const struct lline *ll, size_t at)
 		}
 		if (!ps->realdir) {
 			lerr(ps, ll, at, "cannot resolve include '%s': the directory of '%s' is not found",
-				path, ps->file);
+				q, ps->file);
 			return;
 		}
 		base = ps->realdir;
@@ -572,26 +560,26 @@ do_include(struct pstate *ps, const struct lline *ll, size_t at)
 		rootname = dp >= ds ? "project directory" : "stdlib directory";
 	}
 	if (depth >= 0 && path_climbs(rel, depth)) {
-		lerr(ps, ll, at, "include path '%s' leaves the %s through '..'", path, rootname);
+		lerr(ps, ll, at, "include path '%s' leaves the %s through '..'", q, rootname);
 		return;
 	}
 	cand = strcmp(base, "/") == 0 ? xasprintf("/%s", rel) : xasprintf("%s/%s", base, rel);
 	real = realpath(cand, NULL);
 	if (!real) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			lerr(ps, ll, at, "include file '%s' not found (looked for '%s')", path, cand);
+			lerr(ps, ll, at, "include file '%s' not found (looked for '%s')", q, cand);
 		else
-			lerr(ps, ll, at, "cannot resolve include '%s': %s", path, strerror(errno));
+			lerr(ps, ll, at, "cannot resolve include '%s': %s", q, strerror(errno));
 		goto out;
 	}
 	if (!path_inside(real, L->rproject) && !path_inside(real, L->rstdlib)) {
 		lerr(ps, ll, at,
 			"include path '%s' resolves to '%s', outside the project directory and the stdlib",
-			path, real);
+			q, real);
 		goto out;
 	}
 	if (stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
-		lerr(ps, ll, at, "include path '%s' is not a regular file", path);
+		lerr(ps, ll, at, "include path '%s' is not a regular file", q);
 		goto out;
 	}
 	disp = display_path(L, real);
@@ -606,18 +594,18 @@ do_include(struct pstate *ps, const struct lline *ll, size_t at)
 		goto out;
 	}
 	if (L->nstack >= MAX_INCLUDE_DEPTH) {
-		lerr(ps, ll, at, "include '%s': includes nested deeper than %d files", path,
+		lerr(ps, ll, at, "include '%s': includes nested deeper than %d files", q,
 			MAX_INCLUDE_DEPTH);
 		goto out;
 	}
 	if (++L->nincludes > MAX_INCLUDES) {
 		if (L->nincludes == MAX_INCLUDES + 1)
-			lerr(ps, ll, at, "include '%s': more than %d includes in all", path,
+			lerr(ps, ll, at, "include '%s': more than %d includes in all", q,
 				MAX_INCLUDES);
 		goto out;
 	}
 	if (file_read(real, &data, &len) != 0) {
-		lerr(ps, ll, at, "cannot read include '%s': %s", path, strerror(errno));
+		lerr(ps, ll, at, "cannot read include '%s': %s", q, strerror(errno));
 		goto out;
 	}
 	L->stack = grow(L->stack, L->nstack, sizeof(*L->stack));
@@ -641,6 +629,7 @@ close_level(struct pstate *ps)
 {
 	struct level *lv = &ps->lv[--ps->nlv];
 	struct dm_decl *dc = lv->decl;
+	char s[SNIP_PATH];
 	size_t i;
 
 	for (i = 0; i < NRULES; i++) {
@@ -651,8 +640,8 @@ close_level(struct pstate *ps)
 			continue;
 		if (*dc->arg)
 			diag_add(ps->L->d, dc->pos.file, dc->pos.line, dc->pos.col,
-				"%s '%s' has no %s; expected a line '%s = ...' under it", dc->kind, dc->arg,
-				r->name, r->name);
+				"%s '%s' has no %s; expected a line '%s = ...' under it", dc->kind,
+				text_snip(s, sizeof s, dc->arg, strlen(dc->arg)), r->name, r->name);
 		else
 			diag_add(ps->L->d, dc->pos.file, dc->pos.line, dc->pos.col,
 				"%s has no %s; expected a line '%s = ...' under it", dc->kind, r->name,
@@ -667,7 +656,7 @@ open_decl(struct pstate *ps, int k, const struct lline *ll, const struct rule *r
 	struct dm_decl *parent = ps->lv[k].decl, *dc, *sib;
 	size_t i, nsib;
 	const char *arg = ll->text.data + at;
-	char s[SNIP + 4];
+	char s[SNIP];
 
 	if (k + 1 >= MAXLEVEL) {
 		lerr(ps, ll, 0, "declarations nested too deeply");
@@ -694,13 +683,13 @@ open_decl(struct pstate *ps, int k, const struct lline *ll, const struct rule *r
 	else if ((r->flags & G_IDENT) && ident_len(arg, strlen(arg)) != strlen(arg))
 		lerr(ps, ll, at,
 			"expected %s (letters, digits and '_', not starting with a digit), found '%s'",
-			r->argdesc, snip(s, arg, strlen(arg)));
+			r->argdesc, text_snip(s, sizeof s, arg, strlen(arg)));
 	else if (r->flags & G_UNIQUE)
 		for (i = 0; i < nsib; i++)
 			if (strcmp(sib[i].kind, dc->kind) == 0 && strcmp(sib[i].arg, arg) == 0) {
 				lerr(ps, ll, at, "%s '%s' declared twice (first at %s:%d:%d)", r->name,
-					snip(s, arg, strlen(arg)), sib[i].argpos.file, sib[i].argpos.line,
-					sib[i].argpos.col);
+					text_snip(s, sizeof s, arg, strlen(arg)), sib[i].argpos.file,
+					sib[i].argpos.line, sib[i].argpos.col);
 				break;
 			}
 	memset(&ps->lv[k + 1], 0, sizeof(ps->lv[k + 1]));
@@ -718,7 +707,7 @@ assign(struct pstate *ps, int k, const struct lline *ll, const struct rule *r, s
 	struct srcpos *first, kpos = lpos(ps, ll, 0);
 	struct dm_prop *p;
 	struct buf m = {0};
-	char s[SNIP + 4];
+	char s[SNIP];
 
 	while (v < n && is_blank(c[v]))
 		v++;
@@ -728,11 +717,11 @@ assign(struct pstate *ps, int k, const struct lline *ll, const struct rule *r, s
 	}
 	if (!r) {
 		rule_list(&m, scope, 1u << (k == 0 ? G_VAR : G_PROP));
+		text_snip(s, sizeof s, c, w);
 		if (k == 0)
-			lerr(ps, ll, 0, "unknown variable '%.*s'; expected %s", (int)w, c, m.data);
+			lerr(ps, ll, 0, "unknown variable '%s'; expected %s", s, m.data);
 		else
-			lerr(ps, ll, 0, "unknown property '%.*s' in %s; expected %s", (int)w, c, scope,
-				m.data);
+			lerr(ps, ll, 0, "unknown property '%s' in %s; expected %s", s, scope, m.data);
 		buf_free(&m);
 		return;
 	}
@@ -772,7 +761,8 @@ assign(struct pstate *ps, int k, const struct lline *ll, const struct rule *r, s
 					buf_adds(&m, *e ? ", " : " or ");
 				buf_add(&m, ch, (size_t)(e - ch));
 			}
-			lerr(ps, ll, v, "expected %s, found '%s'", m.data, snip(s, c + v, vl));
+			lerr(ps, ll, v, "expected %s, found '%s'", m.data,
+				text_snip(s, sizeof s, c + v, vl));
 			buf_free(&m);
 			return;
 		}
@@ -802,15 +792,15 @@ scope_line(struct pstate *ps, int k, const struct lline *ll)
 	size_t n = ll->text.len, w = ident_len(c, n), p = w;
 	const struct rule *r;
 	struct buf m = {0};
-	char *word, s[SNIP + 4];
+	char *word, s[SNIP], ws[SNIP];
 
 	if (w == 0) {
 		if (k == 0)
 			lerr(ps, ll, 0, "expected a variable, include or a declaration, found '%s'",
-				snip(s, c, n));
+				text_snip(s, sizeof s, c, n));
 		else
 			lerr(ps, ll, 0, "expected a property name in %s, found '%s'", scope,
-				snip(s, c, n));
+				text_snip(s, sizeof s, c, n));
 		ps->skip = ll->indent;
 		return;
 	}
@@ -822,20 +812,22 @@ scope_line(struct pstate *ps, int k, const struct lline *ll)
 		assign(ps, k, ll, r, w, p);
 	} else if (!r) {
 		rule_list(&m, scope, 1u << G_INCLUDE | 1u << G_DECL | 1u << G_PROP);
+		text_snip(ws, sizeof ws, c, w);
 		if (k == 0)
-			lerr(ps, ll, 0, "unknown keyword '%s'; expected %s, or 'NAME = VALUE'", word,
+			lerr(ps, ll, 0, "unknown keyword '%s'; expected %s, or 'NAME = VALUE'", ws,
 				m.data);
 		else
-			lerr(ps, ll, 0, "unknown property '%s' in %s; expected %s", word, scope, m.data);
+			lerr(ps, ll, 0, "unknown property '%s' in %s; expected %s", ws, scope, m.data);
 		ps->skip = ll->indent;
 	} else if (r->what == G_VAR || r->what == G_PROP) {
 		if (p == n)
 			lerr(ps, ll, p, "expected '=' after '%s', found the end of the line", word);
 		else
 			lerr(ps, ll, p, "expected '=' after '%s', found '%s'", word,
-				snip(s, c + p, n - p));
+				text_snip(s, sizeof s, c + p, n - p));
 	} else if (p == w && p < n) {
-		lerr(ps, ll, p, "expected a space after '%s', found '%s'", word, snip(s, c + p, n - p));
+		lerr(ps, ll, p, "expected a space after '%s', found '%s'", word,
+			text_snip(s, sizeof s, c + p, n - p));
 		ps->skip = ll->indent;
 	} else if (r->what == G_INCLUDE) {
 		do_include(ps, ll, p);

@@ -38,7 +38,9 @@
  * MST_MAX_DEPTH, render nesting MST_MAX_NEST, work MST_MAX_STEPS (node
  * visits plus context frames searched) and MST_MAX_OUTPUT bytes per
  * render; exceeding one is DM_EINPUT and leaves the output buffer as it
- * was.
+ * was.  The cancel flag of the hooks is read at every node visit, so an
+ * interrupted render stops at the next node (DM_EINTR, no message, the
+ * output buffer restored), long before the step budget would run out.
  *
  * Strings made by case helpers ({{name.snake}}) are temporary values owned
  * by the render; they are never reported to the probe and use hooks.
@@ -852,6 +854,7 @@ struct render {
 	const struct val **stack;
 	size_t n, cap;
 	unsigned long steps;
+	const volatile sig_atomic_t *cancel;
 };
 
 static const char temp_tag[] = "<case helper>";
@@ -1267,6 +1270,8 @@ render_node(struct render *r, const struct rstate *st, const struct node *n)
 	struct val *tmp;
 	size_t skip;
 
+	if (r->cancel && *r->cancel)
+		return DM_EINTR;
 	if (++r->steps > MST_MAX_STEPS)
 		return fail(r, st, n, "template expansion takes more than %lu steps",
 			MST_MAX_STEPS);
@@ -1335,6 +1340,7 @@ mst_render(const struct mst *t, const struct val *const *stack, size_t depth,
 
 	memset(&r, 0, sizeof r);
 	r.h = hooks;
+	r.cancel = hooks ? hooks->cancel : NULL;
 	r.out = out;
 	r.out0 = out->len;
 	r.d = d;

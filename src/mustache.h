@@ -13,6 +13,7 @@
 #ifndef DM_MUSTACHE_H
 #define DM_MUSTACHE_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -38,6 +39,10 @@ struct mst_hooks {
 	 * it, 0 to render the block's own body.  NULL hook: no overrides. */
 	int (*block)(void *ud, const char *name, size_t len, const char **text, size_t *tlen);
 	void *ud;
+	/* cancel: when not NULL, read at every node the render visits; once
+	 * it is non-zero (a signal handler sets it) the render stops with
+	 * DM_EINTR.  The build passes &build_interrupted. */
+	const volatile sig_atomic_t *cancel;
 };
 
 /* mst_parse: parse src; name is used in error messages (FILE:LINE:COL).
@@ -53,7 +58,9 @@ int mst_has_block(const struct mst *t, const char *name, size_t len);
 /* mst_render: render t against a context stack (stack[0] is the bottom,
  * stack[depth-1] the top), appending to out.  hooks may be NULL.
  * Returns 0, or a DM_E* code from a hook, or DM_EINPUT for a runaway
- * recursion of partials (with a message in d). */
+ * recursion of partials or a render over its limits (with a message in
+ * d), or DM_EINTR when *hooks->cancel became non-zero (no message: it is
+ * not an input error).  On error out is left as it was. */
 int mst_render(const struct mst *t, const struct val *const *stack, size_t depth,
 	const struct mst_hooks *hooks, struct buf *out, struct diag *d);
 

@@ -1,5 +1,10 @@
 /* util.c - allocation that never returns NULL, growable buffers,
- * diagnostics.  See util.h. */
+ * diagnostics.  See util.h.
+ *
+ * A struct diag holds at most DIAG_MAX_KEPT errors and as many warnings;
+ * nerrors - ndropped of its items are errors.  Every kept message is at
+ * most DIAG_MAX_MSG bytes of UTF-8 with no control characters but '\n'
+ * and '\t', whatever the input quoted in it. */
 #include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
@@ -211,26 +216,132 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+/* utf8_seq: the length of the well-formed UTF-8 character at s[0..n) (1
+ * for ASCII, NUL included), or 0 when s starts with a byte that is not. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xBF;
+	size_t need, k;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		need = 1;
+	else if (c >= 0xE0 && c <= 0xEF)
+		need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+	else if (c >= 0xF0 && c <= 0xF4)
+		need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+	else
+		return 0;
+	for (k = 1; k <= need; k++)
+		if (k >= n || s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xBF))
+			return 0;
+	return need + 1;
+}
+
+static int
+is_ctl(unsigned c)
+{
+	return c < 0x20 || c == 0x7F;
+}
+
+const char *
+text_snip(char *dst, size_t size, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0, cut = 0;
+	char esc[5];
+
+	/* cut: the longest output so far, at a character boundary, that
+	 * leaves room for "..." and the NUL. */
+	while (i < n) {
+		size_t adv = utf8_seq(u + i, n - i), plen = adv;
+		const char *piece = s + i;
+
+		if (adv == 0 || is_ctl(u[i])) {
+			snprintf(esc, sizeof esc, "\\x%02X", u[i]);
+			piece = esc;
+			adv = 1;
+			plen = 4;
+		}
+		if (o + plen > size - 1) {
+			memcpy(dst + cut, "...", 4);
+			return dst;
+		}
+		memcpy(dst + o, piece, plen);
+		o += plen;
+		i += adv;
+		if (o <= size - 4)
+			cut = o;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+/* diag_dropped: count an item that is not kept, and note its file. */
+static void
+diag_dropped(struct diag *d, const char *file, int warning)
+{
+	if (warning)
+		d->nwdropped++;
+	else
+		d->ndropped++;
+	if (d->ndropped + d->nwdropped == 1) {
+		d->dropped_file = file ? xstrdup(file) : NULL;
+	} else if (d->dropped_file && (!file || strcmp(d->dropped_file, file) != 0)) {
+		free(d->dropped_file);
+		d->dropped_file = NULL;
+	}
+}
+
+/* diag_push: format the message into at most DIAG_MAX_MSG bytes without
+ * building the whole text, then make it safe to print. */
 static void
 diag_push(struct diag *d, const char *file, int line, int col, int warning, const char *fmt,
 	va_list ap)
 {
 	struct diag_item *it;
-	struct buf m = {0};
+	char m[DIAG_MAX_MSG + 1];
+	size_t kerr = d->nerrors - d->ndropped, len, i, k;
+	int r;
 
+	if (!warning)
+		d->nerrors++;
+	if ((warning ? d->n - kerr : kerr) >= DIAG_MAX_KEPT) {
+		diag_dropped(d, file, warning);
+		return;
+	}
+	r = vsnprintf(m, sizeof m, fmt, ap);
+	if (r < 0) {
+		snprintf(m, sizeof m, "(the message for this error could not be formatted)");
+		len = strlen(m);
+	} else if ((size_t)r > DIAG_MAX_MSG) {
+		len = DIAG_MAX_MSG - 3;
+		for (k = 0; k < 3 && len > 0 && ((unsigned char)m[len] & 0xC0) == 0x80; k++)
+			len--;
+		memcpy(m + len, "...", 4);
+		len += 3;
+	} else {
+		len = (size_t)r;
+	}
+	for (i = 0; i < len; i += k) {
+		k = utf8_seq((const unsigned char *)m + i, len - i);
+		if (k == 0 || (is_ctl((unsigned char)m[i]) && m[i] != '\n' && m[i] != '\t')) {
+			m[i] = '?';
+			k = 1;
+		}
+	}
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 8;
 		d->items = xreallocarray(d->items, d->cap, sizeof(*d->items));
 	}
-	buf_vprintf(&m, fmt, ap);
 	it = &d->items[d->n++];
 	it->file = file ? xstrdup(file) : NULL;
 	it->line = line;
 	it->col = col;
-	it->msg = buf_release(&m);
+	it->msg = xstrdup(m);
 	it->warning = warning;
-	if (!warning)
-		d->nerrors++;
 }
 
 void
@@ -262,6 +373,7 @@ diag_warn(struct diag *d, const char *file, int line, int col, const char *fmt, 
 void
 diag_print(const struct diag *d, FILE *f)
 {
+	struct buf b = {0};
 	size_t i;
 
 	for (i = 0; i < d->n; i++) {
@@ -275,6 +387,26 @@ diag_print(const struct diag *d, FILE *f)
 		else
 			fprintf(f, "dmbuild: %s%s\n", w, it->msg);
 	}
+	if (diag_more(d, &b))
+		fprintf(f, "dmbuild: %s\n", b.data);
+	buf_free(&b);
+}
+
+int
+diag_more(const struct diag *d, struct buf *b)
+{
+	if (!d->ndropped && !d->nwdropped)
+		return 0;
+	if (d->dropped_file)
+		buf_printf(b, "%s: ", d->dropped_file);
+	if (d->ndropped)
+		buf_printf(b, "%zu more error%s", d->ndropped, d->ndropped == 1 ? "" : "s");
+	if (d->ndropped && d->nwdropped)
+		buf_adds(b, " and ");
+	if (d->nwdropped)
+		buf_printf(b, "%zu more warning%s", d->nwdropped, d->nwdropped == 1 ? "" : "s");
+	buf_adds(b, " not shown");
+	return 1;
 }
 
 void
@@ -287,8 +419,10 @@ diag_free(struct diag *d)
 		free(d->items[i].msg);
 	}
 	free(d->items);
+	free(d->dropped_file);
 	d->items = NULL;
-	d->n = d->cap = d->nerrors = 0;
+	d->dropped_file = NULL;
+	d->n = d->cap = d->nerrors = d->ndropped = d->nwdropped = 0;
 }
 
 int

@@ -67,7 +67,16 @@ struct srcpos {
 	int line, col;
 };
 
-/* Diagnostics: errors in user input, with their position. */
+/* Diagnostics: errors in user input, with their position.  A diag keeps
+ * at most DIAG_MAX_KEPT errors and DIAG_MAX_KEPT warnings; later ones are
+ * only counted (nerrors still counts every error), and diag_print ends
+ * with a line saying how many were not shown.  A message longer than
+ * DIAG_MAX_MSG bytes is cut at a character boundary and ends with "...";
+ * control characters other than newline and tab, and bytes that are not
+ * UTF-8, become '?'. */
+#define DIAG_MAX_KEPT 50
+#define DIAG_MAX_MSG 400
+
 struct diag_item {
 	char *file; /* may be NULL: no position */
 	int line, col;
@@ -79,6 +88,8 @@ struct diag {
 	struct diag_item *items;
 	size_t n, cap;
 	size_t nerrors;
+	size_t ndropped, nwdropped; /* errors and warnings counted, not kept */
+	char *dropped_file;         /* the file of every dropped item, or NULL */
 };
 
 void diag_add(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
@@ -86,8 +97,12 @@ void diag_add(struct diag *d, const char *file, int line, int col, const char *f
 void diag_vadd(struct diag *d, const char *file, int line, int col, const char *fmt, va_list ap);
 void diag_warn(struct diag *d, const char *file, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-/* diag_print: every item as "dmbuild: FILE:LINE:COL: message" on f. */
+/* diag_print: every item as "dmbuild: FILE:LINE:COL: message" on f, then
+ * "dmbuild: FILE: N more errors not shown" when some were dropped. */
 void diag_print(const struct diag *d, FILE *f);
+/* diag_more: that last line without "dmbuild: " and the newline, appended
+ * to b; 0 if nothing was dropped (b untouched), else 1. */
+int diag_more(const struct diag *d, struct buf *b);
 void diag_free(struct diag *d);
 
 /* Files. */
@@ -130,6 +145,12 @@ char *cur_str(struct cursor *c); /* malloc'd, or NULL when bad */
  * 1-based line and column (in bytes) of the first offending byte and a
  * static description in *why. */
 int text_check(const char *s, size_t n, int *line, int *col, const char **why);
+
+/* text_snip: s[0..n) made fit to quote in a message, into dst (size >=
+ * 8 bytes, NUL-terminated): tab, newline and other control characters,
+ * DEL and bytes that are not UTF-8 become \xNN, and text that does not
+ * fit is cut at a character boundary and ends with "...".  Returns dst. */
+const char *text_snip(char *dst, size_t size, const char *s, size_t n);
 
 /* clock_ms: a monotonic clock in milliseconds (for durations). */
 double clock_ms(void);

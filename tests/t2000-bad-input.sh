@@ -379,4 +379,21 @@ test_expect_success 'a DMfile of comments and blank lines is empty too' '
 	test_expect_code 0 bounded && ! test -e out
 '
 
+# Floods: binary garbage gives hundreds of errors, of which 50 are shown
+# and then one line counts the rest; a 10 MB line quoted in a message is
+# cut, so neither floods the terminal.
+test_expect_success 'hundreds of errors: 50 shown, then a count' '
+	project && garbage 1 65536 >DMfile &&
+	fails_cleanly "^dmbuild: DMfile:[0-9]+:[0-9]+: " &&
+	test "$(wc -l <build.log)" -eq 51 &&
+	tail -n 1 build.log | grep -E "^dmbuild: DMfile: [0-9]{3} more errors not shown$"
+'
+
+test_expect_success '10 MB lines are quoted cut' '
+	project && python3 -c "x = \"x\" * 10000000; print(x); print(\"atom \" + x)" >DMfile &&
+	fails_cleanly "^dmbuild: DMfile:1:1: unknown keyword .x{48}[.]{3}.; expected " &&
+	grep -E "^dmbuild: DMfile:2:1: atom .x{156}[.]{3}. has no template" build.log &&
+	test "$(wc -l <build.log)" -eq 2 && test "$(wc -c <build.log)" -lt 800
+'
+
 test_done

@@ -799,6 +799,79 @@ test_many_errors(void)
 		"eight errors in one pass, in order");
 }
 
+/* Hostile input: quoted text is cut and escaped, and a flood of errors
+ * keeps DIAG_MAX_KEPT of them while nerrors counts all. */
+static void
+test_quoting_and_floods(void)
+{
+	struct buf t = {0}, big = {0};
+	struct diag d = {0};
+	struct dmfile *f;
+	size_t i, longest = 0;
+	char *got;
+	int rc;
+
+	err_is("mode = \x1b[2J\x7f\n",
+		"DMfile:1:8: expected safe, hybrid or research, found '\\x1B[2J\\x7F'\n",
+		"control characters in a quote are escaped");
+	err_is("mode = a\xff\n",
+		"DMfile:1:9: invalid UTF-8 byte 0xFF; expected UTF-8 text\n"
+		"DMfile:1:8: expected safe, hybrid or research, found 'a\\xFF'\n",
+		"a byte that is not UTF-8 is escaped in the quote");
+	err_is("mode = 0123456789012345678901234567890123456789012345678901234567890123\n",
+		"DMfile:1:8: expected safe, hybrid or research, found "
+		"'012345678901234567890123456789012345678901234567...'\n",
+		"a long value is cut to 48 bytes and '...'");
+
+	/* One 100 KB identifier, quoted by three messages. */
+	while (big.len < 100 * 1024)
+		buf_adds(&big, "abcdefghij");
+	buf_printf(&t, "%s = x\n%s\natom a\n    template = t\n    %s\n", big.data, big.data,
+		big.data);
+	rc = dmfile_parse("DMfile", t.data, t.len, NULL, NULL, &f, &d);
+	check_result(rc, f, &d);
+	is_int((long long)d.nerrors, 3, "three errors for three long words");
+	for (i = 0; i < d.n; i++)
+		if (strlen(d.items[i].msg) > longest)
+			longest = strlen(d.items[i].msg);
+	ok(d.n == 3 && longest < 200, "each message stays short (longest %zu bytes)", longest);
+	ok(d.n == 3 && strstr(d.items[0].msg, "unknown variable 'abcdefghij") &&
+		strstr(d.items[0].msg, "...'"), "the word is quoted cut: %s",
+		d.n ? d.items[0].msg : "");
+	diag_free(&d);
+
+	/* 300 bad lines: 300 errors counted, 50 kept, in order. */
+	buf_clear(&t);
+	for (i = 0; i < 300; i++)
+		buf_adds(&t, "\x01\x02 garbage\n");
+	rc = dmfile_parse("DMfile", t.data, t.len, NULL, NULL, &f, &d);
+	check_result(rc, f, &d);
+	is_int(rc, DM_EINPUT, "300 bad lines: DM_EINPUT");
+	is_int((long long)d.nerrors, 300, "nerrors counts all 300");
+	is_int((long long)d.n, DIAG_MAX_KEPT, "50 kept");
+	got = diag_text(&d);
+	{
+		static const char first[] = "DMfile:1:1: expected a variable, include or a "
+			"declaration, found '\\x01\\x02 garbage'\n";
+
+		ok(strncmp(got, first, strlen(first)) == 0, "the first error is line 1, escaped");
+	}
+	ok(strstr(got, "DMfile:50:1: ") && !strstr(got, "DMfile:51:1: "),
+		"the last kept is line 50");
+	free(got);
+	{
+		struct buf m = {0};
+		int more = diag_more(&d, &m);
+
+		ok(more && strcmp(m.data, "DMfile: 250 more errors not shown") == 0,
+			"the count line: %s", m.data ? m.data : "(none)");
+		buf_free(&m);
+	}
+	diag_free(&d);
+	buf_free(&t);
+	buf_free(&big);
+}
+
 int
 main(void)
 {
@@ -821,6 +894,7 @@ main(void)
 	test_canon();
 	test_includes();
 	test_many_errors();
+	test_quoting_and_floods();
 	is_int(inconsistent, 0, "every call: errors <=> DM_EINPUT and *out == NULL");
 	{
 		char *cmd = xasprintf("rm -rf '%s'", dir);

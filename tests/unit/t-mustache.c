@@ -1,7 +1,8 @@
 /* t-mustache.c - the Mustache engine: spec cases that matter most, the
- * dependency hooks, block overrides, errors with positions, limits and
- * concurrent rendering of one parsed tree. */
+ * dependency hooks, block overrides, errors with positions, limits,
+ * concurrent rendering of one parsed tree and cancellation. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -698,6 +699,147 @@ test_threads(void)
 	val_free(v);
 }
 
+/* Cancellation: a use hook that counts calls and, at call `at`, sets the
+ * flag (directly, or by raising a signal whose handler sets it). */
+static volatile sig_atomic_t cancel_flag;
+
+struct canceller {
+	unsigned long calls, at, after;
+	int by_signal;
+	struct partials *p;
+};
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	cancel_flag = 1;
+}
+
+static void
+cancel_use(void *ud, const struct val *v, enum val_use how)
+{
+	struct canceller *c = ud;
+
+	(void)v;
+	(void)how;
+	if (cancel_flag)
+		c->after++;
+	if (++c->calls == c->at) {
+		if (c->by_signal)
+			raise(SIGUSR1);
+		else
+			cancel_flag = 1;
+	}
+}
+
+static int
+cancel_partial(void *ud, const char *name, size_t len, const struct mst **out)
+{
+	return find_partial(((struct canceller *)ud)->p, name, len, out);
+}
+
+/* run_cancel: render src (partials p1 = "p") over a 64-item list with
+ * the cancel flag set at use call `at` (0: never). */
+static int
+run_cancel(const char *src, const char *p1, unsigned long at, int by_signal,
+	struct canceller *c, struct buf *out, struct diag *d)
+{
+	struct partials p;
+	const char *defs[] = {"p", p1, NULL};
+	struct mst_hooks h = {0};
+	struct buf list = {0};
+	struct mst *t;
+	struct val *v;
+	const struct val *stack[1];
+	int i, rc;
+
+	buf_adds(&list, "{\"a\": [");
+	for (i = 0; i < 64; i++)
+		buf_printf(&list, "%s%d", i ? "," : "", i);
+	buf_adds(&list, "]}");
+	v = data(list.data);
+	stack[0] = v;
+	partials_load(&p, p1 ? defs : NULL);
+	memset(c, 0, sizeof *c);
+	c->at = at;
+	c->by_signal = by_signal;
+	cancel_flag = 0;
+	c->p = &p;
+	h.partial = cancel_partial;
+	h.use = cancel_use;
+	h.ud = c;
+	h.cancel = &cancel_flag;
+	if (mst_parse("c.mustache", src, strlen(src), &t, d) != 0)
+		abort();
+	rc = mst_render(t, stack, 1, &h, out, d);
+	mst_free(t);
+	partials_free(&p);
+	val_free(v);
+	buf_free(&list);
+	return rc;
+}
+
+static void
+test_cancel(void)
+{
+	/* 64^4 = 16.8M iterations: past the work budget if it ran on. */
+	static const char deep[] = "{{#a}}{{#a}}{{#a}}{{#a}}x{{.}}{{/a}}{{/a}}{{/a}}{{/a}}";
+	struct sigaction sa;
+	struct canceller c;
+	struct diag d = {0};
+	struct buf out = {0}, want = {0};
+	int i, rc;
+
+	for (i = 0; i < 64; i++)
+		buf_printf(&want, "%d,", i);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+
+	rc = run_cancel("{{#a}}{{.}},{{/a}}", NULL, 0, 0, &c, &out, &d);
+	is_int(rc, 0, "cancel flag given but never set: the render completes");
+	is_str(out.data, want.data, "... with all its output");
+	buf_clear(&out);
+	buf_free(&want);
+
+	buf_adds(&out, "keep");
+	rc = run_cancel(deep, NULL, 100000, 0, &c, &out, &d);
+	is_int(rc, DM_EINTR, "flag set mid-way through a runaway render: DM_EINTR");
+	ok(c.after < 100, "it stops within a few steps (%lu uses after the flag)", c.after);
+	ok(c.calls < 100100, "... long before the work budget (%lu uses in all)", c.calls);
+	is_int((long long)d.n, 0, "an interruption is not an input error: no message");
+	is_str(out.data, "keep", "the output buffer is as it was");
+
+	rc = run_cancel(deep, NULL, 5000, 1, &c, &out, &d);
+	is_int(rc, DM_EINTR, "set by a signal handler: DM_EINTR");
+	ok(cancel_flag == 1 && c.after < 100, "it stops within a few steps (%lu after)", c.after);
+
+	rc = run_cancel("{{#a}}{{>p}}{{/a}}",
+		"{{<q}}{{/q}}{{#a}}{{$b}}{{#a}}{{#a}}y{{/a}}{{/a}}{{/b}}{{/a}}", 3000, 0, &c, &out, &d);
+	is_int(rc, DM_EINTR, "inside a partial, a parent and a block: DM_EINTR comes out");
+	ok(c.after < 100 && d.n == 0, "promptly, without a message (%lu after)", c.after);
+	is_str(out.data, "keep", "the output buffer is still as it was");
+
+	cancel_flag = 1;
+	{
+		struct mst *t;
+		struct mst_hooks h = {0};
+
+		h.cancel = &cancel_flag;
+		ok(mst_parse("n.mustache", "text", 4, &t, &d) == 0, "parse");
+		rc = mst_render(t, NULL, 0, &h, &out, &d);
+		is_int(rc, DM_EINTR, "flag already set: even plain text is not rendered");
+		is_str(out.data, "keep", "nothing appended");
+		mst_free(t);
+	}
+	cancel_flag = 0;
+	signal(SIGUSR1, SIG_DFL);
+	buf_free(&out);
+	diag_free(&d);
+}
+
 int
 main(void)
 {
@@ -710,5 +852,6 @@ main(void)
 	test_recursion_limit();
 	test_has_block();
 	test_threads();
+	test_cancel();
 	return done_testing();
 }
