@@ -135,7 +135,7 @@ struct bctx {
 };
 
 /* At most this many results go into one LMDB transaction. */
-#define BUILD_MAX_BATCH 1024
+#define BUILD_MAX_BATCH 256
 
 /* ready_push: queue atom i (lock held).  An LLM atom is queued again
  * each time its fills arrive, so the queue grows. */
@@ -492,6 +492,7 @@ render_with(struct bctx *b, size_t i, const struct mst *t, const char *const *bl
 	h.use = job_use;
 	h.block = blocks ? job_block : NULL;
 	h.ud = &j;
+	h.cancel = &build_interrupted; /* Ctrl-C stops a long render at once */
 	r = mst_render(t, stack, depth, &h, outb, &j.d);
 	strmap_free(j.seen);
 	for (k = 0; k < j.d.n; k++) {
@@ -499,7 +500,7 @@ render_with(struct bctx *b, size_t i, const struct mst *t, const char *const *bl
 
 		diag_add(d, it->file, it->line, it->col, "%s", it->msg);
 	}
-	if (r && !j.d.nerrors)
+	if (r && r != DM_EINTR && !j.d.nerrors)
 		diag_add(d, a->decl->pos.file, a->decl->pos.line, a->decl->pos.col,
 			"%s: rendering %s failed: %s", a->out, a->tmpl, dm_strerror(r));
 	diag_free(&j.d);

@@ -51,7 +51,7 @@
 #define CACHE_MIN_MAPSIZE ((size_t)1 << 20)
 #define CACHE_FALLBACK_FLOOR ((size_t)64 << 20)
 #define CACHE_MAXREADERS 1022
-#define CACHE_SCAN_RELEASE ((size_t)1 << 20) /* scanned bytes between map_release */
+#define CACHE_SCAN_RELEASE ((size_t)1 << 20) /* bytes read or put between map_release */
 
 static const char *const table_names[CACHE_NTABLES] = {"cas", "ac", "atoms", "meta", "fills",
 	"stamps"};
@@ -80,6 +80,7 @@ struct cache_txn {
 	struct op *ops;
 	size_t nops, cap;
 	char *why; /* the failure, repeated by cache_commit */
+	size_t unreleased; /* bytes put since the map was last released */
 };
 
 static _Thread_local char errmsg[512];
@@ -155,9 +156,17 @@ static void
 map_release(struct cache *c)
 {
 	char line[512];
+	MDB_envinfo info;
+	MDB_stat st;
+	unsigned long long used;
 	FILE *f;
 
-	if (!c->ino || !(f = fopen("/proc/self/maps", "r")))
+	/* Only the pages in use can be mapped: walking the page tables of the
+	 * whole reserved map (16 GB) would cost a millisecond each time. */
+	if (!c->ino || mdb_env_info(c->env, &info) || mdb_env_stat(c->env, &st))
+		return;
+	used = ((unsigned long long)info.me_last_pgno + 1) * st.ms_psize;
+	if (!(f = fopen("/proc/self/maps", "r")))
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long lo, hi, ino;
@@ -167,7 +176,8 @@ map_release(struct cache *c)
 			continue;
 		if (sscanf(line, "%llx-%llx %*s %*s %*s %llu", &lo, &hi, &ino) == 3 &&
 			ino == c->ino && hi > lo)
-			madvise((void *)(uintptr_t)lo, (size_t)(hi - lo), MADV_DONTNEED);
+			madvise((void *)(uintptr_t)lo, (size_t)(hi - lo < used ? hi - lo : used),
+				MADV_DONTNEED);
 	}
 	fclose(f);
 }
@@ -552,8 +562,14 @@ batch_add(struct cache_txn *x, const struct op *o)
 	p->key = p->mem;
 	p->val = p->mem + o->klen;
 	rc = apply(c, x->txn, p);
-	if (rc == 0)
+	if (rc == 0) {
+		x->unreleased += o->klen + o->vlen;
+		if (x->unreleased > CACHE_SCAN_RELEASE) {
+			map_release(c);
+			x->unreleased = 0;
+		}
 		return 0;
+	}
 	seen = rc == MDB_MAP_FULL ? map_size(c) : 0;
 	mdb_txn_abort(x->txn);
 	x->txn = NULL;
