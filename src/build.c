@@ -1012,6 +1012,7 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	nr->key = key;
 	nr->out = dg;
 	nr->prev = st.exists && (ours || b->o->force) ? ondisk : zero;
+	nr->elem = a->elem ? a->elem->digest : zero;
 	nr->st.mtime_ns = -1; /* never matches: the next run hashes the file */
 	nr->built_ns = now_ns();
 	nr->stratum = a->stratum;

@@ -1,4 +1,9 @@
-/* hash.c - XXH3-128 through libxxhash.  See hash.h. */
+/* hash.c - XXH3-128 through libxxhash.  See hash.h.
+ *
+ * A hasher gathers small pieces (lengths, digests, short strings) in its
+ * own buffer and hands XXH3 large runs: the digest of a stream does not
+ * depend on how it is cut, and one update per piece cost more than the
+ * hashing itself. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,9 +12,21 @@
 #include "hash.h"
 #include "util.h"
 
+#define HASHER_BUF 2048
+
 struct hasher {
 	XXH3_state_t *st;
+	size_t n;
+	unsigned char buf[HASHER_BUF];
 };
+
+static void
+flush(struct hasher *h)
+{
+	if (h->n)
+		XXH3_128bits_update(h->st, h->buf, h->n);
+	h->n = 0;
+}
 
 struct digest
 hash_bytes(const void *p, size_t n)
@@ -43,6 +60,7 @@ hasher_new(void)
 	if (!h->st)
 		fatal("out of memory");
 	XXH3_128bits_reset(h->st);
+	h->n = 0;
 	return h;
 }
 
@@ -59,12 +77,20 @@ void
 hasher_reset(struct hasher *h)
 {
 	XXH3_128bits_reset(h->st);
+	h->n = 0;
 }
 
 void
 hasher_add(struct hasher *h, const void *p, size_t n)
 {
-	XXH3_128bits_update(h->st, p, n);
+	if (h->n + n > HASHER_BUF)
+		flush(h);
+	if (n >= HASHER_BUF) {
+		XXH3_128bits_update(h->st, p, n);
+		return;
+	}
+	memcpy(h->buf + h->n, p, n);
+	h->n += n;
 }
 
 void
@@ -75,14 +101,14 @@ hasher_add_u64(struct hasher *h, uint64_t v)
 
 	for (i = 0; i < 8; i++)
 		b[i] = (unsigned char)(v >> (8 * i));
-	XXH3_128bits_update(h->st, b, sizeof(b));
+	hasher_add(h, b, sizeof(b));
 }
 
 void
 hasher_add_str(struct hasher *h, const char *s, size_t n)
 {
 	hasher_add_u64(h, n);
-	XXH3_128bits_update(h->st, s, n);
+	hasher_add(h, s, n);
 }
 
 void
@@ -95,7 +121,10 @@ hasher_add_digest(struct hasher *h, struct digest d)
 struct digest
 hasher_final(struct hasher *h)
 {
-	XXH128_hash_t r = XXH3_128bits_digest(h->st);
+	XXH128_hash_t r;
+
+	flush(h);
+	r = XXH3_128bits_digest(h->st);
 	struct digest d = {r.high64, r.low64};
 
 	return d;

@@ -383,12 +383,18 @@ int
 key_check(const struct record *r, const struct key_env *e, struct buf *why)
 {
 	size_t i;
+	int same_elem = e->elem && !digest_is_zero(r->elem) && digest_eq(e->elem->digest, r->elem);
 
 	for (i = 0; i < r->reads.n; i++) {
 		const struct read *rd = &r->reads.r[i];
-		int present;
-		struct digest now = eval(rd, e, &present);
-		int was = rd->kind != 'M' && rd->kind != 'N';
+		int present, was;
+		struct digest now;
+
+		if (same_elem && rd->path[0] == '@' &&
+			(rd->kind == 'V' || rd->kind == 'S' || rd->kind == 'M'))
+			continue;
+		now = eval(rd, e, &present);
+		was = rd->kind != 'M' && rd->kind != 'N';
 
 		if (present == was && (!present || !was || digest_eq(now, rd->d)))
 			continue;
@@ -480,11 +486,12 @@ record_encode(const struct record *r, struct buf *out)
 {
 	size_t i;
 
-	buf_addc(out, 2);
+	buf_addc(out, 3);
 	put_digest(out, r->static_key);
 	put_digest(out, r->key);
 	put_digest(out, r->out);
 	put_digest(out, r->prev);
+	put_digest(out, r->elem);
 	put_fstamp(out, &r->st);
 	buf_put_u64(out, (uint64_t)r->built_ns);
 	buf_put_u32(out, r->stratum);
@@ -523,13 +530,15 @@ record_decode(const void *p, size_t n, struct record *r)
 
 	memset(r, 0, sizeof(*r));
 	v = cur_take(&c, 1);
-	if (!v || (*v != 1 && *v != 2)) /* 1: before check outcomes */
+	if (!v || *v < 1 || *v > 3) /* 1: before check outcomes, 2: before elem */
 		return -1;
 	ver = *v;
 	r->static_key = get_digest(&c);
 	r->key = get_digest(&c);
 	r->out = get_digest(&c);
 	r->prev = get_digest(&c);
+	if (ver >= 3)
+		r->elem = get_digest(&c);
 	r->st.mtime_ns = (int64_t)cur_u64(&c);
 	r->st.size = (int64_t)cur_u64(&c);
 	r->st.ino = cur_u64(&c);

@@ -22,7 +22,7 @@
  * key changed, or some read now evaluates to another digest.
  *
  * Record layout (CACHE_ATOMS value), little-endian, version byte first:
- *   u8 2 | digest static, key, out, prev | stamp | i64 built_ns |
+ *   u8 3 | digest static, key, out, prev, elem | stamp | i64 built_ns |
  *   u32 stratum | u32 flags | str version, tmpl, reason, origin, checks |
  *   u32 nreads | nreads * (u8 kind | str path | digest)
  * where str = u32 length + bytes, digest = 2 * u64, stamp = i64 mtime_ns,
@@ -61,6 +61,10 @@ struct readset {
 
 struct record {
 	struct digest static_key, key, out, prev;
+	/* The Merkle digest of the atom's foreach element when it was built
+	 * (zero: no element).  While the element's digest is the same, every
+	 * read under it ("@...") is too, and key_check skips them. */
+	struct digest elem;
 	struct fstamp st;
 	int64_t built_ns;
 	uint32_t stratum, flags;
@@ -131,7 +135,8 @@ int stamp_apply(const void *p, size_t n, struct record *r);
 
 void record_encode(const struct record *r, struct buf *out);
 /* record_decode: 0, or -1 if p is not a record (version 1 records, from
- * before check outcomes, read with empty outcomes). */
+ * before check outcomes, read with empty outcomes; versions 1 and 2, from
+ * before the element digest, with a zero one). */
 int record_decode(const void *p, size_t n, struct record *r);
 void record_free(struct record *r);
 void record_count_reads(struct record *r);

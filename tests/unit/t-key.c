@@ -75,10 +75,55 @@ check(const char *yaml, int idx, int want_stale, const char *want_why, const cha
 		is_str(why.data, want_why, "%s: the reason", what);
 	ok(stale == !digest_eq(key_candidate(&r, &e), r.key),
 		"%s: the candidate key matches iff fresh", what);
+	/* The same with the element's digest in the record (reads under an
+	 * unchanged element are skipped): the verdict must not change. */
+	r.elem = val_map_get(old, "entities", 8)->items[1]->digest;
+	buf_clear(&why);
+	is_int(key_check(&r, &e, &why), want_stale, "%s: the same with the element digest", what);
+	if (want_why)
+		is_str(why.data, want_why, "%s: the same reason with the element digest", what);
 	buf_free(&why);
 	record_free(&r);
 	val_free(old);
 	val_free(now);
+}
+
+/* With the element's digest unchanged, the reads under it are not looked
+ * at (white box: an element with another name but the recorded digest
+ * passes); reads outside it still are. */
+static void
+test_elem_digest(void)
+{
+	struct val *old = load(base);
+	struct val *now = load("app: shop\nentities:\n  - name: A\n    fields: [1]\n  - name: X\n    fields: [1, 2]\n");
+	struct val *now2 = load("app: store\nentities:\n  - name: A\n    fields: [1]\n  - name: X\n    fields: [1, 2]\n");
+	struct val *elem = val_map_get(now, "entities", 8)->items[1];
+	struct record r = {0};
+	struct key_env e = {0};
+	struct buf why = {0};
+	struct digest real = elem->digest;
+
+	record_reads(old, val_map_get(old, "entities", 8)->items[1], &r);
+	e.root = now;
+	e.elem = elem;
+	e.file = nofile;
+	is_int(key_check(&r, &e, &why), 1, "without the element digest the name change is seen");
+	r.elem = val_map_get(old, "entities", 8)->items[1]->digest;
+	elem->digest = r.elem;
+	buf_clear(&why);
+	is_int(key_check(&r, &e, &why), 0, "with the recorded digest, reads under it are skipped");
+	e.root = now2;
+	e.elem = val_map_get(now2, "entities", 8)->items[1];
+	val_map_get(now2, "entities", 8)->items[1]->digest = r.elem;
+	buf_clear(&why);
+	is_int(key_check(&r, &e, &why), 1, "a read outside the element is still checked");
+	is_str(why.data, "spec app changed", "and named");
+	elem->digest = real;
+	buf_free(&why);
+	record_free(&r);
+	val_free(old);
+	val_free(now);
+	val_free(now2);
 }
 
 static void
@@ -126,10 +171,11 @@ test_record(void)
 	r.st.size = 42;
 	r.st.exists = 1;
 	r.out = hash_bytes("out", 3);
+	r.elem = hash_bytes("elem", 4);
 	record_encode(&r, &enc);
 	ok(record_decode(enc.data, enc.len, &back) == 0, "a record decodes");
 	ok(digest_eq(back.key, r.key) && digest_eq(back.out, r.out) &&
-			digest_eq(back.static_key, r.static_key),
+			digest_eq(back.static_key, r.static_key) && digest_eq(back.elem, r.elem),
 		"digests survive");
 	ok(back.st.mtime_ns == 123456789 && back.st.size == 42 && back.st.exists, "stamp survives");
 	is_str(back.reason, "new atom", "reason survives");
@@ -142,6 +188,19 @@ test_record(void)
 	ok(same, "each read survives in order: kind, path, digest");
 	ok(digest_eq(key_action(back.static_key, &back.reads), r.key), "the key recomputes");
 	record_free(&back);
+	{
+		/* A version 2 record: the same without the element digest. */
+		struct buf v2 = {0};
+
+		buf_addc(&v2, 2);
+		buf_add(&v2, enc.data + 1, 64);
+		buf_add(&v2, enc.data + 81, enc.len - 81);
+		ok(record_decode(v2.data, v2.len, &back) == 0 && digest_is_zero(back.elem) &&
+				digest_eq(back.out, r.out) && back.reads.n == r.reads.n,
+			"a version 2 record reads with a zero element digest");
+		record_free(&back);
+		buf_free(&v2);
+	}
 	ok(record_decode(enc.data, enc.len - 1, &back) == -1, "a truncated record is refused");
 	enc.data[0] = 9;
 	ok(record_decode(enc.data, enc.len, &back) == -1, "another version is refused");
@@ -225,6 +284,7 @@ int
 main(void)
 {
 	test_staleness();
+	test_elem_digest();
 	test_record();
 	test_dedup();
 	test_files();
