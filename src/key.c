@@ -298,22 +298,49 @@ key_static(const char *canon, const char *out, const char *tmpl)
 	return d;
 }
 
+/* action: the action key.  The byte stream is the one a hasher would get
+ * from hasher_add_digest(static), hasher_add_u64(n), then per read its
+ * kind, hasher_add_str(path) and hasher_add_digest(digest), laid out in
+ * one buffer and hashed at once. */
+static void
+put_le64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
 static struct digest
 action(struct digest static_key, const struct read *r, size_t n, const struct digest *now)
 {
-	struct hasher *h = hasher_new();
+	struct buf b = {0};
 	struct digest d;
-	size_t i;
+	unsigned char *p;
+	size_t i, total = 24;
 
-	hasher_add_digest(h, static_key);
-	hasher_add_u64(h, n);
+	for (i = 0; i < n; i++)
+		total += 1 + 8 + strlen(r[i].path) + 16;
+	buf_reserve(&b, total);
+	p = (unsigned char *)b.data;
+	put_le64(p, static_key.hi);
+	put_le64(p + 8, static_key.lo);
+	put_le64(p + 16, n);
+	p += 24;
 	for (i = 0; i < n; i++) {
-		hasher_add(h, &r[i].kind, 1);
-		hasher_add_str(h, r[i].path, strlen(r[i].path));
-		hasher_add_digest(h, now ? now[i] : r[i].d);
+		size_t len = strlen(r[i].path);
+		struct digest x = now ? now[i] : r[i].d;
+
+		*p++ = (unsigned char)r[i].kind;
+		put_le64(p, len);
+		memcpy(p + 8, r[i].path, len);
+		p += 8 + len;
+		put_le64(p, x.hi);
+		put_le64(p + 8, x.lo);
+		p += 16;
 	}
-	d = hasher_final(h);
-	hasher_free(h);
+	d = hash_bytes(b.data, total);
+	buf_free(&b);
 	return d;
 }
 

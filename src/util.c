@@ -6,7 +6,6 @@
  * most DIAG_MAX_MSG bytes of UTF-8 with no control characters but '\n'
  * and '\t', whatever the input quoted in it. */
 #include <errno.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -705,7 +704,6 @@ stats_phase(const char *phase)
 	double now = clock_ms();
 	FILE *f;
 	size_t n = 0;
-	struct mallinfo2 mi;
 
 	if (!stats_enabled)
 		return;
@@ -717,11 +715,8 @@ stats_phase(const char *phase)
 		fclose(f);
 	}
 	text[n] = '\0';
-	mi = mallinfo2();
-	fprintf(stderr,
-		"dmbuild: stats: %-22s %8.1f ms %9.1f ms  rss %6ld KiB  peak %6ld KiB  "
-		"heap %6zu KiB\n",
+	fprintf(stderr, "dmbuild: stats: %-22s %8.1f ms %9.1f ms  rss %6ld KiB  peak %6ld KiB\n",
 		phase, now - last, now - first, status_kib(text, "VmRSS:"),
-		status_kib(text, "VmHWM:"), (mi.uordblks + mi.hblkhd) / 1024);
+		status_kib(text, "VmHWM:"));
 	last = now;
 }

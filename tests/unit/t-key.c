@@ -187,6 +187,20 @@ test_record(void)
 			same = 0;
 	ok(same, "each read survives in order: kind, path, digest");
 	ok(digest_eq(key_action(back.static_key, &back.reads), r.key), "the key recomputes");
+	{
+		/* The action key is the hasher stream key.h describes. */
+		struct hasher *h = hasher_new();
+
+		hasher_add_digest(h, r.static_key);
+		hasher_add_u64(h, r.reads.n);
+		for (i = 0; i < r.reads.n; i++) {
+			hasher_add(h, &r.reads.r[i].kind, 1);
+			hasher_add_str(h, r.reads.r[i].path, strlen(r.reads.r[i].path));
+			hasher_add_digest(h, r.reads.r[i].d);
+		}
+		ok(digest_eq(hasher_final(h), r.key), "the action key is static, n, (kind, path, digest)...");
+		hasher_free(h);
+	}
 	record_free(&back);
 	{
 		/* A version 2 record: the same without the element digest. */
