@@ -1362,10 +1362,19 @@ precheck(struct bctx *b, size_t i, const struct record *r)
 /* load_record: keep each record; check the reads of those that allow it
  * now, and drop the reads that turn out unchanged, so that the records of
  * a large project are not all held with their reads at once. */
+/* One thread's share of the records: keys in [from, to). */
+struct loadpart {
+	struct bctx *b;
+	struct strmap *records;
+	const char *from, *to;
+	int rc;
+};
+
 static int
 load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 {
-	struct bctx *b = ud;
+	struct loadpart *lp = ud;
+	struct bctx *b = lp->b;
 	struct record *r = xcalloc(1, sizeof(*r));
 	void *at;
 
@@ -1373,7 +1382,7 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 		free(r);
 		return 0;
 	}
-	strmap_put(b->records, key, klen, r);
+	strmap_put(lp->records, key, klen, r);
 	at = strmap_get(b->p->outs, key, klen);
 	if (at) {
 		size_t i = (size_t)at - 1;
@@ -1395,6 +1404,63 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 		buf_free(&why);
 	}
 	return 0;
+}
+
+static void *
+load_part(void *arg)
+{
+	struct loadpart *lp = arg;
+
+	lp->rc = cache_each_range(lp->b->c, CACHE_ATOMS, lp->from, lp->from ? strlen(lp->from) : 0,
+		lp->to, lp->to ? strlen(lp->to) : 0, load_record, lp);
+	return NULL;
+}
+
+static int
+str_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static int
+adopt_record(void *ud, const char *key, void *val)
+{
+	strmap_put(ud, key, strlen(key), val);
+	return 0;
+}
+
+/* load_records: every record, with the reads checked where they can be
+ * (load_record); a large project is read by two threads, each taking half
+ * of the keys. */
+static void
+load_records(struct bctx *b, int jobs)
+{
+	struct loadpart one = {b, b->records, NULL, NULL, 0}, two = {b, NULL, NULL, NULL, 0};
+	const char **outs;
+	pthread_t th;
+	size_t i;
+
+	if (jobs < 2 || b->p->natoms < 2000) {
+		load_part(&one);
+		return;
+	}
+	outs = xmalloc(b->p->natoms * sizeof(*outs));
+	for (i = 0; i < b->p->natoms; i++)
+		outs[i] = b->p->atoms[i].out;
+	qsort(outs, b->p->natoms, sizeof(*outs), str_cmp);
+	one.to = two.from = outs[b->p->natoms / 2];
+	two.records = strmap_new();
+	if (pthread_create(&th, NULL, load_part, &two) != 0) {
+		two.to = NULL;
+		load_part(&two);
+		load_part(&one);
+	} else {
+		load_part(&one);
+		pthread_join(th, NULL);
+	}
+	strmap_each(two.records, adopt_record, b->records);
+	strmap_free(two.records);
+	free(outs);
 }
 
 static void
@@ -1934,7 +2000,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	status = llm_setup(&b);
 	if (status)
 		goto out;
-	cache_each(c, CACHE_ATOMS, load_record, &b);
+	load_records(&b, jobs);
 	cache_each(c, CACHE_STAMPS, load_stamp, &b);
 	stats_phase("records loaded");
 	if (o->ntargets) {
@@ -2109,6 +2175,10 @@ out:
 	free(b.outpath);
 	free(b.outroot);
 	free(b.wakes);
+	if (o->exit_after) {
+		stats_phase("build state left to exit");
+		return status;
+	}
 	for (i = 0; i < p->natoms; i++) {
 		fill_job_free(b.st[i].job);
 		reads_free(&b.st[i].rs);

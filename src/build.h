@@ -38,6 +38,9 @@ struct build_opts {
 	const char *pricing; /* rules/pricing.yaml */
 	char **targets; /* outputs to build (with what they come after); none: all */
 	size_t ntargets;
+	/* The process exits right after build_run: its memory is left to
+	 * exit() instead of being freed piece by piece. */
+	int exit_after;
 };
 
 /* Set by the SIGINT handler: no new atom starts, finished work is kept. */

@@ -701,10 +701,18 @@ int
 cache_each(struct cache *c, enum cache_table t,
 	int (*fn)(void *ud, const void *key, size_t klen, const void *val, size_t vlen), void *ud)
 {
+	return cache_each_range(c, t, NULL, 0, NULL, 0, fn, ud);
+}
+
+int
+cache_each_range(struct cache *c, enum cache_table t, const void *from, size_t fromlen,
+	const void *to, size_t tolen,
+	int (*fn)(void *ud, const void *key, size_t klen, const void *val, size_t vlen), void *ud)
+{
 	MDB_cursor_op op = MDB_FIRST;
 	MDB_cursor *cur;
 	MDB_txn *txn;
-	MDB_val k, v;
+	MDB_val k = {fromlen, (void *)from}, v, end = {tolen, (void *)to};
 	int rc, ret = 0;
 
 	if ((int)t < 0 || t >= CACHE_NTABLES)
@@ -715,8 +723,14 @@ cache_each(struct cache *c, enum cache_table t,
 	if (rc == 0) {
 		size_t bytes = 0;
 
+		if (from)
+			op = MDB_SET_RANGE;
 		while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 			op = MDB_NEXT;
+			if (to && mdb_cmp(txn, c->dbi[t], &k, &end) >= 0) {
+				rc = MDB_NOTFOUND;
+				break;
+			}
 			ret = fn(ud, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
 			if (ret)
 				break;

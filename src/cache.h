@@ -88,6 +88,12 @@ void cache_abort(struct cache_txn *x);
  * fn may read the cache but must not write to it. */
 int cache_each(struct cache *c, enum cache_table t,
 	int (*fn)(void *ud, const void *key, size_t klen, const void *val, size_t vlen), void *ud);
+/* cache_each_range: cache_each over the keys k with from <= k < to in the
+ * table's order (bytewise); from NULL: the first key, to NULL: the end.
+ * Ranges of one table may be scanned by several threads at once. */
+int cache_each_range(struct cache *c, enum cache_table t, const void *from, size_t fromlen,
+	const void *to, size_t tolen,
+	int (*fn)(void *ud, const void *key, size_t klen, const void *val, size_t vlen), void *ud);
 
 /* CAS helpers: the key is the digest of the bytes (16 bytes, hi then lo,
  * big-endian).  cache_cas_put stores nothing when the digest is present;

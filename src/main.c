@@ -69,6 +69,22 @@ static const char help_text[] =
 	"exit status: 0 success, 1 build or check failure, 2 usage or input error.\n"
 	"See dmbuild(1) and dmfile(5).\n";
 
+/* exit_frees: whether to free everything before exiting: for leak
+ * checkers (valgrind with DMBUILD_FREE_AT_EXIT set, the sanitizer build);
+ * otherwise a build's memory goes with the process, as in make or ninja,
+ * which saves tens of milliseconds on large projects. */
+static int
+exit_frees(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return 1;
+#else
+	const char *e = getenv("DMBUILD_FREE_AT_EXIT");
+
+	return e && *e;
+#endif
+}
+
 static void
 usage(void)
 {
@@ -414,7 +430,13 @@ main(int argc, char **argv)
 			stats_phase("not up to date");
 			p = load(o.dmfile, stdlib);
 			stats_phase("project loaded");
+			o.exit_after = !exit_frees();
 			status = p ? build_run(p, c, &o) : 2;
+			if (o.exit_after) {
+				/* The cache is synced; the kernel releases the rest. */
+				free(args);
+				return status;
+			}
 			project_free(p);
 			stats_phase("project freed");
 		}

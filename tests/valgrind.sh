@@ -29,7 +29,7 @@ REAL_DMBUILD=$DMBUILD
 mkdir -p "$TRASH/vg"
 cat >"$TRASH/vg-dmbuild" <<EOF
 #!/bin/sh
-exec $VG --log-file="$TRASH/vg/%p.log" "$REAL_DMBUILD" "\$@"
+DMBUILD_FREE_AT_EXIT=1 exec $VG --log-file="$TRASH/vg/%p.log" "$REAL_DMBUILD" "\$@"
 EOF
 chmod +x "$TRASH/vg-dmbuild"
 DMBUILD=$TRASH/vg-dmbuild

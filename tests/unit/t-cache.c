@@ -944,6 +944,52 @@ count_bytes(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 	return 0;
 }
 
+static int
+collect_keys(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	(void)val;
+	(void)vlen;
+	buf_add(ud, key, klen);
+	buf_addc(ud, ' ');
+	return 0;
+}
+
+/* cache_each_range: [from, to) in key order, open at either end. */
+static void
+test_ranges(void)
+{
+	char *dir = scratch();
+	struct cache *c = NULL;
+	struct cache_txn *x;
+	struct buf got = {0};
+	int i;
+
+	is_int(cache_open(dir, &c, NULL), 0, "open");
+	cache_begin(c, &x);
+	for (i = 0; i < 30; i++) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "k%02d", i);
+		cache_txn_put(x, CACHE_ATOMS, key, 3, "v", 1);
+	}
+	cache_commit(x);
+	cache_each_range(c, CACHE_ATOMS, "k10", 3, "k14", 3, collect_keys, &got);
+	is_str(got.data, "k10 k11 k12 k13 ", "[k10, k14)");
+	buf_clear(&got);
+	cache_each_range(c, CACHE_ATOMS, NULL, 0, "k03", 3, collect_keys, &got);
+	is_str(got.data, "k00 k01 k02 ", "from the start to k03");
+	buf_clear(&got);
+	cache_each_range(c, CACHE_ATOMS, "k275", 4, NULL, 0, collect_keys, &got);
+	is_str(got.data, "k28 k29 ", "from between two keys to the end");
+	buf_clear(&got);
+	is_int(cache_each_range(c, CACHE_ATOMS, "k40", 3, NULL, 0, collect_keys, &got), 0,
+		"a range past the last key");
+	ok(got.len == 0, "is empty");
+	buf_free(&got);
+	cache_close(c);
+	scratch_free(dir);
+}
+
 /* Reading 48 MB through the map, or writing it in batches, does not leave
  * it resident in the process: the pages are given back as it goes. */
 static void
@@ -1012,6 +1058,7 @@ main(void)
 	test_small_address_space();
 	test_growth();
 	test_map_released();
+	test_ranges();
 	test_threads();
 	test_two_processes();
 	test_sigkill();
