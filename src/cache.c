@@ -51,7 +51,7 @@
 #define CACHE_MIN_MAPSIZE ((size_t)1 << 20)
 #define CACHE_FALLBACK_FLOOR ((size_t)64 << 20)
 #define CACHE_MAXREADERS 1022
-#define CACHE_SCAN_RELEASE ((size_t)1 << 20) /* bytes read or put between map_release */
+#define CACHE_SCAN_RELEASE ((size_t)256 << 10) /* bytes read or put between map_release */
 
 static const char *const table_names[CACHE_NTABLES] = {"cas", "ac", "atoms", "meta", "fills",
 	"stamps"};
