@@ -1,6 +1,7 @@
 /* gate.c - see gate.h.  The rules are read with the spec loader (so
  * errors carry FILE:LINE:COL), the report with the JSON reader, the
- * history and degraded atoms from the cache. */
+ * history and degraded atoms from the cache.  Text from the rules or the
+ * command line quoted in a message goes through text_snip (GATE_SNIP). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,15 @@
 #include "report.h"
 #include "spec.h"
 #include "value.h"
+
+#define GATE_SNIP 52 /* a quote in a message: <= 48 bytes, "..." and NUL */
+
+/* snip: s made fit to quote in a message, in dst. */
+static const char *
+snip(char *dst, const char *s)
+{
+	return text_snip(dst, GATE_SNIP, s, strlen(s));
+}
 
 struct measured {
 	int have_num, have_str;
@@ -123,14 +133,14 @@ clause(struct cache *c, const struct val *report, const struct val *cl, const ch
 			 *max = val_map_get(cl, "max", 3), *eq = val_map_get(cl, "equals", 6),
 			 *warn = val_map_get(cl, "warn", 4), *runs = val_map_get(cl, "runs", 4);
 	struct measured m;
-	char want[96], got[80], ev[64];
+	char want[96], got[80], ev[64], q[GATE_SNIP], qe[GATE_SNIP];
 	int bounds = !!min + !!max + !!eq, pass;
 	size_t i;
 
 	if (cl->kind != VAL_MAP) {
 		diag_add(d, path, cl->pos.line, cl->pos.col,
-			"%s: expected a clause {metric: ..., min|max|equals: ...}, found a %s", env,
-			val_kind_name(cl->kind));
+			"%s: expected a clause {metric: ..., min|max|equals: ...}, found a %s",
+			snip(qe, env), val_kind_name(cl->kind));
 		return -1;
 	}
 	for (i = 0; i < cl->n; i++) {
@@ -141,23 +151,28 @@ clause(struct cache *c, const struct val *report, const struct val *cl, const ch
 			diag_add(d, path, cl->items[i]->pos.line, cl->items[i]->pos.col,
 				"unknown key '%s' in a clause; expected metric, min, max, equals, warn or "
 				"runs",
-				k);
+				snip(q, k));
 			return -1;
 		}
 	}
 	if (!metric || metric->kind != VAL_STR || !known_metric(metric->s)) {
+		if (!metric)
+			snprintf(got, sizeof(got), "nothing");
+		else if (metric->kind != VAL_STR)
+			snprintf(got, sizeof(got), "a %s", val_kind_name(metric->kind));
+		else
+			snprintf(got, sizeof(got), "'%s'", snip(q, metric->s));
 		diag_add(d, path, metric ? metric->pos.line : cl->pos.line,
 			metric ? metric->pos.col : cl->pos.col,
 			"expected a metric (semantic_compliance, ir_compliance_relaxed, infra_health, "
-			"regressions, tests.SUITE, degraded_atoms or critical_failures), found '%s'",
-			metric && metric->kind == VAL_STR ? metric->s : "nothing");
+			"regressions, tests.SUITE, degraded_atoms or critical_failures), found %s", got);
 		return -1;
 	}
 	if (bounds != 1 || (min && !is_num(min)) || (max && !is_num(max))) {
 		diag_add(d, path, cl->pos.line, cl->pos.col,
 			"clause for %s: expected exactly one of min: NUMBER, max: NUMBER or equals: "
 			"VALUE",
-			metric->s);
+			snip(q, metric->s));
 		return -1;
 	}
 	if (warn && warn->kind != VAL_BOOL) {
@@ -209,7 +224,7 @@ gate_run(struct cache *c, const char *env, const char *rules)
 	struct diag d = {0};
 	struct val *rv = NULL, *report = NULL;
 	const struct val *policy;
-	char *text = NULL;
+	char *text = NULL, q[GATE_SNIP], qe[GATE_SNIP];
 	size_t len, i, failed = 0;
 	int status = 2, warned = 0, r;
 
@@ -226,15 +241,16 @@ gate_run(struct cache *c, const char *env, const char *rules)
 		struct buf envs = {0};
 
 		for (i = 0; i < rv->n; i++)
-			buf_printf(&envs, "%s%s", i ? ", " : "", rv->keys[i]);
-		diag_add(&d, rules, 0, 0, "no policy for environment '%s' (the rules have: %s)", env,
-			envs.data ? envs.data : "none");
+			buf_printf(&envs, "%s%s", i ? ", " : "", snip(q, rv->keys[i]));
+		diag_add(&d, rules, 0, 0, "no policy for environment '%s' (the rules have: %s)",
+			snip(qe, env), envs.data ? envs.data : "none");
 		buf_free(&envs);
 		goto out;
 	}
 	if (policy->kind != VAL_LIST) {
 		diag_add(&d, rules, policy->pos.line, policy->pos.col,
-			"%s: expected a list of clauses, found a %s", env, val_kind_name(policy->kind));
+			"%s: expected a list of clauses, found a %s", snip(qe, env),
+			val_kind_name(policy->kind));
 		goto out;
 	}
 	if (file_read(REPORT_DIR "/quality.json", &text, &len) != 0) {

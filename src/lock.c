@@ -1,9 +1,16 @@
-/* lock.c - reading and writing dmbuild.lock; see lock.h for the format. */
+/* lock.c - reading and writing dmbuild.lock; see lock.h for the format.
+ *
+ * The reader stops at the first error, at its line and column (bytes,
+ * 1-based).  Lock text quoted in a message goes through text_snip: at
+ * most LOCK_SNIP bytes, cut at a character boundary, control bytes and
+ * bytes that are not UTF-8 escaped. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fsio.h"
 #include "lock.h"
+
+#define LOCK_SNIP 52 /* a quote in a message: <= 48 bytes, "..." and NUL */
 
 static void
 entry_free(struct lock_entry *e)
@@ -164,19 +171,21 @@ next_line(struct lr *r)
 	return 1;
 }
 
-/* field: "WORD VALUE" with WORD = want; the value, trimmed (malloc'd). */
+/* field: "WORD VALUE" with WORD = want; the value, trimmed (malloc'd),
+ * and its column in *col. */
 static char *
-field(struct lr *r, const char *want, struct diag *d)
+field(struct lr *r, const char *want, int *col, struct diag *d)
 {
 	size_t wl = strlen(want), i;
+	char q[LOCK_SNIP];
 
 	if (!next_line(r)) {
 		diag_add(d, r->name, r->line + 1, 1, "expected '%s', found the end of the file", want);
 		return NULL;
 	}
 	if (r->n <= wl || memcmp(r->s, want, wl) != 0 || (r->s[wl] != ' ' && r->s[wl] != '\t')) {
-		diag_add(d, r->name, r->line, 1, "expected '%s VALUE', found '%.*s'", want,
-			(int)(r->n > 40 ? 40 : r->n), r->s);
+		diag_add(d, r->name, r->line, 1, "expected '%s VALUE', found '%s'", want,
+			text_snip(q, sizeof q, r->s, r->n));
 		return NULL;
 	}
 	for (i = wl; i < r->n && (r->s[i] == ' ' || r->s[i] == '\t'); i++)
@@ -185,6 +194,7 @@ field(struct lr *r, const char *want, struct diag *d)
 		diag_add(d, r->name, r->line, (int)i + 1, "expected a value after '%s'", want);
 		return NULL;
 	}
+	*col = (int)i + 1;
 	return xstrndup(r->s + i, r->n - i);
 }
 
@@ -202,13 +212,14 @@ lock_parse(const char *name, const char *text, size_t len, struct lock *l, struc
 	while (next_line(&r) && d->nerrors == nerr) {
 		struct lock_entry e = {0};
 		struct buf fill = {0};
-		char *rest, *sp, *key = NULL;
+		char *rest, *sp, *key = NULL, q[LOCK_SNIP], q2[LOCK_SNIP];
+		int slot_line = r.line, kcol = 1;
 
 		if (r.n == 0 || r.s[0] == '#')
 			continue;
 		if (r.n < 6 || memcmp(r.s, "slot ", 5) != 0) {
-			diag_add(d, name, r.line, 1, "expected 'slot OUTPUT NAME', found '%.*s'",
-				(int)(r.n > 40 ? 40 : r.n), r.s);
+			diag_add(d, name, r.line, 1, "expected 'slot OUTPUT NAME', found '%s'",
+				text_snip(q, sizeof q, r.s, r.n));
 			break;
 		}
 		rest = xstrndup(r.s + 5, r.n - 5);
@@ -222,10 +233,12 @@ lock_parse(const char *name, const char *text, size_t len, struct lock *l, struc
 		e.out = xstrdup(rest);
 		e.slot = xstrdup(sp + 1);
 		free(rest);
-		if ((key = field(&r, "key", d)) == NULL || digest_parse(key, &e.key) != 0) {
+		if ((key = field(&r, "key", &kcol, d)) == NULL || digest_parse(key, &e.key) != 0) {
 			if (key)
-				diag_add(d, name, r.line, 10, "expected 32 hex digits, found '%s'", key);
-		} else if ((e.provider = field(&r, "provider", d)) && (e.model = field(&r, "model", d))) {
+				diag_add(d, name, r.line, kcol, "expected 32 hex digits, found '%s'",
+					text_snip(q, sizeof q, key, strlen(key)));
+		} else if ((e.provider = field(&r, "provider", &kcol, d)) &&
+			   (e.model = field(&r, "model", &kcol, d))) {
 			if (!next_line(&r) || r.n != 4 || memcmp(r.s, "fill", 4) != 0) {
 				diag_add(d, name, r.line, 1, "expected 'fill'");
 			} else {
@@ -256,7 +269,9 @@ lock_parse(const char *name, const char *text, size_t len, struct lock *l, struc
 			break;
 		}
 		if (lock_find(l, e.out, e.slot)) {
-			diag_add(d, name, r.line, 1, "a second entry for slot %s %s", e.out, e.slot);
+			diag_add(d, name, slot_line, 1, "a second entry for slot %s %s",
+				text_snip(q, sizeof q, e.out, strlen(e.out)),
+				text_snip(q2, sizeof q2, e.slot, strlen(e.slot)));
 			entry_free(&e);
 			buf_free(&fill);
 			break;

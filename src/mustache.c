@@ -42,6 +42,14 @@
  * interrupted render stops at the next node (DM_EINTR, no message, the
  * output buffer restored), long before the step budget would run out.
  *
+ * Positions: every node, text included, carries the file line and column
+ * (bytes, 1-based) where it starts, offset by where the template starts
+ * in its file (mst_parse_at).  A render error is placed at the node being
+ * visited when it is a tag, else at the innermost tag being expanded
+ * (rstate.tag, in the template rstate.tag_t), so a budget that runs out
+ * inside a loop's text points at the loop.  User text quoted in a message
+ * (names, delimiters) goes through text_snip, cut to MST_SNIP bytes.
+ *
  * Strings made by case helpers ({{name.snake}}) are temporary values owned
  * by the render; they are never reported to the probe and use hooks.
  */
@@ -56,6 +64,7 @@
 #define MST_MAX_NEST 1000
 #define MST_MAX_STEPS (1UL << 23)
 #define MST_MAX_OUTPUT ((size_t)256 << 20)
+#define MST_SNIP 52 /* a name quoted in a message: <= 48 bytes, "..." and NUL */
 
 enum node_kind { N_TEXT, N_VAR, N_RAW, N_SECTION, N_INVERTED, N_PARTIAL, N_PARENT, N_BLOCK };
 
@@ -119,13 +128,11 @@ struct parser {
 	const char *name;
 	const char *src;
 	size_t len;
+	int line0, col0; /* where src[0] is in the file */
 	struct diag *d;
 	int nerr;
 	struct tok *toks;
 	size_t ntoks, cap;
-	size_t lpos;   /* position counting has reached */
-	int line;      /* line of lpos */
-	size_t lstart; /* start of that line */
 	size_t *lines; /* offset of each line's start, ascending */
 	size_t nlines;
 };
@@ -147,17 +154,33 @@ perr(struct parser *p, int line, int col, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-position(struct parser *p, size_t pos, int *line, int *col)
+/* line_index: the index in p->lines of the line holding pos (a binary
+ * search: one very long line must not make every tag on it cost its
+ * length). */
+static size_t
+line_index(const struct parser *p, size_t pos)
 {
-	for (; p->lpos < pos; p->lpos++) {
-		if (p->src[p->lpos] == '\n') {
-			p->line++;
-			p->lstart = p->lpos + 1;
-		}
+	size_t lo = 0, hi = p->nlines;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->lines[mid] <= pos)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	*line = p->line;
-	*col = (int)(pos - p->lstart) + 1;
+	return lo;
+}
+
+/* position: the file's line and column of src[pos]. */
+static void
+position(const struct parser *p, size_t pos, int *line, int *col)
+{
+	size_t k = line_index(p, pos);
+
+	*line = p->line0 + (int)k;
+	*col = (int)(pos - p->lines[k]) + 1 + (k == 0 ? p->col0 - 1 : 0);
 }
 
 static int
@@ -240,8 +263,10 @@ check_name(struct parser *p, struct tok *t)
 	}
 	for (i = 0; i < t->nlen; i++) {
 		if (is_space((unsigned char)p->src[t->nstart + i])) {
-			perr(p, t->line, t->col, "expected one name in the tag, found '%.*s'",
-				(int)t->nlen, p->src + t->nstart);
+			char q[MST_SNIP];
+
+			perr(p, t->line, t->col, "expected one name in the tag, found '%s'",
+				text_snip(q, sizeof q, p->src + t->nstart, t->nlen));
 			return;
 		}
 	}
@@ -262,9 +287,11 @@ set_delims(struct parser *p, struct tok *t, size_t a, size_t b, char *open, char
 		;
 	if (i == a || j == i || k == j || k != b || i - a > 31 || k - j > 31 ||
 	    memchr(p->src + a, '=', i - a) || memchr(p->src + j, '=', k - j)) {
+		char q[MST_SNIP];
+
 		perr(p, t->line, t->col,
 			"bad delimiter change: expected {{=OPEN CLOSE=}} with two words "
-			"without '=', found '%.*s'", (int)(b - a), p->src + a);
+			"without '=', found '%s'", text_snip(q, sizeof q, p->src + a, b - a));
 		return -1;
 	}
 	memcpy(open, p->src + a, i - a);
@@ -321,8 +348,10 @@ tokenize(struct parser *p)
 		strcat(pat, close);
 		hit = find(p->src, q, p->len, pat, strlen(pat));
 		if (!hit) {
+			char sn[MST_SNIP];
+
 			perr(p, line, col, "unclosed tag: expected '%s' before the end of the file",
-				pat);
+				text_snip(sn, sizeof sn, pat, strlen(pat)));
 			return -1;
 		}
 		b = (size_t)(hit - p->src);
@@ -347,22 +376,11 @@ tokenize(struct parser *p)
 	return 0;
 }
 
-/* line_start: where the line holding pos starts (a binary search: one
- * very long line must not make every tag on it cost its length). */
+/* line_start: where the line holding pos starts. */
 static size_t
 line_start(const struct parser *p, size_t pos)
 {
-	size_t lo = 0, hi = p->nlines;
-
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (p->lines[mid] <= pos)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return p->lines[lo];
+	return p->lines[line_index(p, pos)];
 }
 
 static int
@@ -527,6 +545,7 @@ add_text(const struct parser *p, struct node *parent, size_t a, size_t b)
 		n = node_add(parent, N_TEXT);
 		n->s = p->src + a;
 		n->n = e - a;
+		position(p, a, &n->line, &n->col);
 		if (a == 0 || p->src[a - 1] == '\n') {
 			n->bol = 1;
 			for (i = a; i < e && is_blank((unsigned char)p->src[i]); i++)
@@ -591,6 +610,13 @@ struct open_tag {
 	size_t tok;
 };
 
+/* tok_name: the name of tag k, quotable in a message, in dst. */
+static const char *
+tok_name(const struct parser *p, const struct tok *k, char *dst, size_t size)
+{
+	return text_snip(dst, size, p->src + k->nstart, k->nlen);
+}
+
 static int
 build(struct parser *p, struct mst *t)
 {
@@ -598,6 +624,7 @@ build(struct parser *p, struct mst *t)
 	size_t sp = 0, cap = 0, i, a, b;
 	struct node *cur = &t->root, *n;
 	struct tok *k, *o;
+	char q1[MST_SNIP], q2[MST_SNIP];
 	int rc = 0;
 
 	for (i = 0; i < p->ntoks; i++) {
@@ -624,6 +651,8 @@ build(struct parser *p, struct mst *t)
 			n = node_add(cur, N_TEXT);
 			n->s = p->src + k->start;
 			n->bol = 1;
+			n->line = k->line;
+			n->col = k->col;
 		}
 		switch (k->kind) {
 		case T_COMMENT:
@@ -677,20 +706,20 @@ build(struct parser *p, struct mst *t)
 			break;
 		case T_CLOSE:
 			if (sp == 0) {
-				perr(p, k->line, k->col, "unexpected {{/%s%.*s}}: no section is open",
-					k->dynamic ? "*" : "", (int)k->nlen, p->src + k->nstart);
+				perr(p, k->line, k->col, "unexpected {{/%s%s}}: no section is open",
+					k->dynamic ? "*" : "", tok_name(p, k, q1, sizeof q1));
 				rc = -1;
 				goto out;
 			}
 			o = &p->toks[stack[sp - 1].tok];
 			if (o->nlen != k->nlen || o->dynamic != k->dynamic ||
 			    memcmp(p->src + o->nstart, p->src + k->nstart, k->nlen) != 0) {
+				tok_name(p, o, q1, sizeof q1);
 				perr(p, k->line, k->col,
-					"expected {{/%s%.*s}}, found {{/%s%.*s}} ({{%s%s%.*s}} is at %d:%d)",
-					o->dynamic ? "*" : "", (int)o->nlen, p->src + o->nstart,
-					k->dynamic ? "*" : "", (int)k->nlen, p->src + k->nstart,
-					sigil_text(o->kind), o->dynamic ? "*" : "", (int)o->nlen,
-					p->src + o->nstart, o->line, o->col);
+					"expected {{/%s%s}}, found {{/%s%s}} ({{%s%s%s}} is at %d:%d)",
+					o->dynamic ? "*" : "", q1, k->dynamic ? "*" : "",
+					tok_name(p, k, q2, sizeof q2), sigil_text(o->kind),
+					o->dynamic ? "*" : "", q1, o->line, o->col);
 				rc = -1;
 				goto out;
 			}
@@ -711,10 +740,10 @@ build(struct parser *p, struct mst *t)
 	}
 	if (sp > 0) {
 		o = &p->toks[stack[sp - 1].tok];
+		tok_name(p, o, q1, sizeof q1);
 		perr(p, o->line, o->col,
-			"unclosed section {{%s%s%.*s}}: expected {{/%s%.*s}} before the end of the file",
-			sigil_text(o->kind), o->dynamic ? "*" : "", (int)o->nlen, p->src + o->nstart,
-			o->dynamic ? "*" : "", (int)o->nlen, p->src + o->nstart);
+			"unclosed section {{%s%s%s}}: expected {{/%s%s}} before the end of the file",
+			sigil_text(o->kind), o->dynamic ? "*" : "", q1, o->dynamic ? "*" : "", q1);
 		rc = -1;
 	}
 out:
@@ -736,13 +765,25 @@ node_free(struct node *n)
 int
 mst_parse(const char *name, const char *src, size_t len, struct mst **out, struct diag *d)
 {
+	struct srcpos at;
+
+	at.file = name;
+	at.line = 1;
+	at.col = 1;
+	return mst_parse_at(&at, src, len, out, d);
+}
+
+int
+mst_parse_at(const struct srcpos *at, const char *src, size_t len, struct mst **out,
+	struct diag *d)
+{
 	struct parser p;
 	struct mst *t;
 	int rc;
 
 	*out = NULL;
 	t = xcalloc(1, sizeof *t);
-	t->name = xstrdup(name ? name : "<template>");
+	t->name = xstrdup(at->file ? at->file : "<template>");
 	t->src = xmalloc(len + 1);
 	if (len)
 		memcpy(t->src, src, len);
@@ -754,7 +795,8 @@ mst_parse(const char *name, const char *src, size_t len, struct mst **out, struc
 	p.src = t->src;
 	p.len = len;
 	p.d = d;
-	p.line = 1;
+	p.line0 = at->line > 0 ? at->line : 1;
+	p.col0 = at->col > 0 ? at->col : 1;
 	{
 		size_t i, cap = 64;
 
@@ -844,6 +886,8 @@ struct rstate {
 	int root;                /* nodes of the outermost template */
 	int depth;               /* partial/parent nesting */
 	int nest;                /* render recursion */
+	const struct node *tag;  /* the innermost tag being expanded, or NULL */
+	const struct mst *tag_t; /* the template it is written in */
 };
 
 struct render {
@@ -962,14 +1006,21 @@ static int
 fail(struct render *r, const struct rstate *st, const struct node *n, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* fail: an error at node n, or when n is text, at the tag whose expansion
+ * is rendering it (the text itself when there is none). */
 static int
 fail(struct render *r, const struct rstate *st, const struct node *n, const char *fmt, ...)
 {
+	const struct mst *t = st->t;
 	va_list ap;
 
+	if (n->kind == N_TEXT && st->tag) {
+		n = st->tag;
+		t = st->tag_t;
+	}
 	if (r->d) {
 		va_start(ap, fmt);
-		diag_vadd(r->d, st->t->name, n ? n->line : 0, n ? n->col : 0, fmt, ap);
+		diag_vadd(r->d, t->name, n->line, n->col, fmt, ap);
 		va_end(ap);
 	}
 	return DM_EINPUT;
@@ -1046,14 +1097,15 @@ render_partial(struct render *r, const struct rstate *st, const struct node *n)
 	const struct mst *pt = NULL;
 	struct rstate ns;
 	struct frame fr;
-	char *pre = NULL;
+	char *pre = NULL, q[MST_SNIP];
 	int rc = 0;
 
 	if (!name_of(r, n, &nb, &name, &len))
 		goto out;
 	if (st->depth >= MST_MAX_DEPTH) {
-		rc = fail(r, st, n, "partial recursion deeper than %d at {{%s%.*s}}",
-			MST_MAX_DEPTH, n->kind == N_PARENT ? "<" : ">", (int)len, name);
+		rc = fail(r, st, n, "partial recursion deeper than %d at {{%s%s}}",
+			MST_MAX_DEPTH, n->kind == N_PARENT ? "<" : ">",
+			text_snip(q, sizeof q, name, len));
 		goto out;
 	}
 	if (!r->h || !r->h->partial)
@@ -1065,12 +1117,14 @@ render_partial(struct render *r, const struct rstate *st, const struct node *n)
 	}
 	if (rc < 0) {
 		if (r->d)
-			diag_add(r->d, st->t->name, n->line, n->col, "cannot load partial '%.*s': %s",
-				(int)len, name, dm_strerror(rc));
+			diag_add(r->d, st->t->name, n->line, n->col, "cannot load partial '%s': %s",
+				text_snip(q, sizeof q, name, len), dm_strerror(rc));
 		goto out;
 	}
 	ns = *st;
 	ns.t = pt;
+	ns.tag = n;
+	ns.tag_t = st->t;
 	ns.prefix = "";
 	ns.plen = 0;
 	ns.strip = 0;
@@ -1198,6 +1252,8 @@ render_block(struct render *r, const struct rstate *st, const struct node *b)
 	}
 	ns = *st;
 	ns.nest = st->nest + 1;
+	ns.tag = o ? o : b;
+	ns.tag_t = o ? of->t : st->t;
 	if (!o) {
 		if (b->standalone) {
 			pre = prefix_new(st, b->ind, b->indlen, &ns.plen);
@@ -1241,6 +1297,8 @@ render_section(struct render *r, const struct rstate *st, const struct node *n)
 	int rc = 0, truthy;
 
 	ns.nest = st->nest + 1;
+	ns.tag = n;
+	ns.tag_t = st->t;
 	v = lookup(r, &n->nm, &tmp);
 	if (v)
 		hook_use(r, v, VAL_USE_SHAPE);

@@ -48,6 +48,11 @@ struct mst_hooks {
 /* mst_parse: parse src; name is used in error messages (FILE:LINE:COL).
  * On error returns DM_EINPUT with the messages in d. */
 int mst_parse(const char *name, const char *src, size_t len, struct mst **out, struct diag *d);
+/* mst_parse_at: mst_parse for a template that starts inside a file (a
+ * DMfile value): src[0] is at at->file:at->line:at->col, and its later
+ * lines start at column 1.  Parse and render errors are placed there. */
+int mst_parse_at(const struct srcpos *at, const char *src, size_t len, struct mst **out,
+	struct diag *d);
 void mst_free(struct mst *t);
 /* mst_name: the name given to mst_parse. */
 const char *mst_name(const struct mst *t);
@@ -59,8 +64,11 @@ int mst_has_block(const struct mst *t, const char *name, size_t len);
  * stack[depth-1] the top), appending to out.  hooks may be NULL.
  * Returns 0, or a DM_E* code from a hook, or DM_EINPUT for a runaway
  * recursion of partials or a render over its limits (with a message in
- * d), or DM_EINTR when *hooks->cancel became non-zero (no message: it is
- * not an input error).  On error out is left as it was. */
+ * d at FILE:LINE:COL of the tag being expanded when the limit was hit:
+ * the tag itself, or for text the innermost section, partial, parent or
+ * block whose expansion it is part of), or DM_EINTR when *hooks->cancel
+ * became non-zero (no message: it is not an input error).  On error out
+ * is left as it was. */
 int mst_render(const struct mst *t, const struct val *const *stack, size_t depth,
 	const struct mst_hooks *hooks, struct buf *out, struct diag *d);
 

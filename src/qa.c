@@ -1,6 +1,12 @@
 /* qa.c - checks and contracts; see qa.h.  Queries are compiled where they
  * are used (a TSQuery per item and call), so nothing here is shared
- * between threads but the project, which is read-only during a build. */
+ * between threads but the project, which is read-only during a build.
+ *
+ * DMfile and spec text quoted in a message goes through text_snip: at
+ * most QA_SNIP bytes (QA_SNIP_LONG for paths, commands and queries).  A
+ * command's own output is quoted as it is, cut by the diag's cap.  An
+ * error in a contract query is placed at its byte in the DMfile (see
+ * query_compile). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +20,15 @@
 
 #define QA_DEFAULT_TIMEOUT_S 60
 #define QA_MAX_OUTPUT (64 * 1024)
+#define QA_SNIP 52       /* a quote in a message: <= 48 bytes, "..." and NUL */
+#define QA_SNIP_LONG 160 /* a quoted path, command or query */
+
+/* snip: s made fit to quote in a message, in dst[size]. */
+static const char *
+snip(char *dst, size_t size, const char *s)
+{
+	return text_snip(dst, size, s, strlen(s));
+}
 
 static const struct dm_decl *
 find_contract(const struct project *p, const char *name)
@@ -30,7 +45,7 @@ static int
 qa_timeout_s(const struct dm_decl *decl, struct diag *d)
 {
 	const struct dm_prop *t = dm_get(decl, "timeout");
-	char *end;
+	char *end, q[QA_SNIP];
 	long v;
 
 	if (!t)
@@ -39,7 +54,8 @@ qa_timeout_s(const struct dm_decl *decl, struct diag *d)
 	if (*end || v < 1 || v > 86400) {
 		if (d)
 			diag_add(d, t->vpos.file, t->vpos.line, t->vpos.col,
-				"timeout: expected seconds from 1 to 86400, found '%s'", t->value);
+				"timeout: expected seconds from 1 to 86400, found '%s'",
+				snip(q, sizeof q, t->value));
 		return -1;
 	}
 	return (int)v;
@@ -59,6 +75,7 @@ qa_parse_checks(const struct project *p, const struct atom *a, struct check **ou
 		const struct dm_prop *pr = &decl->props[i];
 		struct check c = {0};
 		const char *v = pr->value, *why;
+		char q[QA_SNIP_LONG];
 
 		if (strcmp(pr->key, "check") != 0)
 			continue;
@@ -69,7 +86,7 @@ qa_parse_checks(const struct project *p, const struct atom *a, struct check **ou
 				diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col,
 					"check = syntax: no grammar for '%s' (known: .py .js .mjs .cjs .ts "
 					".tsx .c .h .json .yaml .yml)",
-					a->out);
+					snip(q, sizeof q, a->out));
 				continue;
 			}
 		} else if (!strcmp(v, "no-markers")) {
@@ -78,7 +95,8 @@ qa_parse_checks(const struct project *p, const struct atom *a, struct check **ou
 			c.kind = CHECK_CONTRACT;
 			if (!find_contract(p, v + 9)) {
 				diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col,
-					"check = %s: no contract named '%s'", v, v + 9);
+					"check = contract:NAME: no contract named '%s'",
+					snip(q, QA_SNIP, v + 9));
 				continue;
 			}
 			c.arg = xstrdup(v + 9);
@@ -99,7 +117,7 @@ qa_parse_checks(const struct project *p, const struct atom *a, struct check **ou
 			diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col,
 				"unknown check '%s'; expected syntax, contract:NAME, cmd:COMMAND or "
 				"no-markers",
-				v);
+				snip(q, QA_SNIP, v));
 			continue;
 		}
 		*out = xreallocarray(*out, *n + 1, sizeof(**out));
@@ -124,6 +142,51 @@ qa_checks_free(struct check *c, size_t n)
 	free(c);
 }
 
+/* query_compile: compile query, the text of DMfile value pr as rendered
+ * for one element, with errors placed at their byte in the DMfile.  The
+ * rendered text and the value as written agree up to the first Mustache
+ * tag and after the last one: an error there is placed exactly, one in
+ * between at the first byte where they differ (the first tag).  (A value
+ * continued with '\' over several lines is placed as if it were on its
+ * first line: a dm_prop keeps only where its value starts.) */
+static int
+query_compile(const struct treesit_lang *lang, const struct dm_prop *pr, const char *query,
+	struct treesit_query **out, struct diag *d)
+{
+	struct srcpos top = {pr->vpos.file, 1, 1};
+	struct diag tmp = {0};
+	const char *v = pr->value;
+	size_t ql = strlen(query), vl = strlen(v), pre = 0, suf = 0, k, off;
+	int rc, line;
+
+	if (!strcmp(query, v))
+		return treesit_query_new_at(lang, &pr->vpos, query, ql, out, d);
+	while (pre < ql && pre < vl && query[pre] == v[pre])
+		pre++;
+	while (suf < ql - pre && suf < vl - pre && query[ql - 1 - suf] == v[vl - 1 - suf])
+		suf++;
+	rc = treesit_query_new_at(lang, &top, query, ql, out, &tmp);
+	for (k = 0; k < tmp.n; k++) {
+		const struct diag_item *it = &tmp.items[k];
+
+		if (it->line <= 0) {
+			diag_add(d, it->file, it->line, it->col, "%s", it->msg);
+			continue;
+		}
+		for (off = 0, line = 1; off < ql && line < it->line; off++)
+			if (query[off] == '\n')
+				line++;
+		off += (size_t)it->col - 1;
+		if (off > ql)
+			off = ql;
+		if (off >= pre)
+			off = off >= ql - suf ? vl - (ql - off) : pre;
+		diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col + (int)off, "%s", it->msg);
+	}
+	diag_free(&tmp);
+	return rc;
+}
+
 static void
 add_items(struct project *p, struct qa *q, const struct dm_decl *c, const struct val *elem,
 	int validate, struct diag *d)
@@ -131,7 +194,7 @@ add_items(struct project *p, struct qa *q, const struct dm_decl *c, const struct
 	const struct dm_prop *fp = dm_get(c, "file");
 	const struct val *stack[2];
 	size_t depth = 0, i;
-	char *file;
+	char *file, q1[QA_SNIP], q2[QA_SNIP_LONG];
 	const struct treesit_lang *lang;
 
 	stack[depth++] = p->spec;
@@ -143,7 +206,8 @@ add_items(struct project *p, struct qa *q, const struct dm_decl *c, const struct
 	lang = treesit_lang_for_path(file);
 	if (!lang) {
 		diag_add(d, fp->vpos.file, fp->vpos.line, fp->vpos.col,
-			"contract %s: no grammar for '%s'", c->arg, file);
+			"contract %s: no grammar for '%s'", snip(q1, sizeof q1, c->arg),
+			snip(q2, sizeof q2, file));
 		free(file);
 		return;
 	}
@@ -160,8 +224,7 @@ add_items(struct project *p, struct qa *q, const struct dm_decl *c, const struct
 		if (validate) {
 			struct treesit_query *tq;
 
-			if (treesit_query_new(lang, pr->vpos.file, pr->vpos.line, query, strlen(query), &tq,
-				    d)) {
+			if (query_compile(lang, pr, query, &tq, d)) {
 				free(query);
 				continue;
 			}
@@ -189,6 +252,7 @@ qa_load(struct project *p, struct qa **out, struct diag *d)
 		const struct dm_decl *c = &p->df->decls[i];
 		const struct dm_prop *fe;
 		const struct val *coll;
+		char q1[QA_SNIP];
 
 		if (strcmp(c->kind, "contract") != 0)
 			continue;
@@ -200,13 +264,13 @@ qa_load(struct project *p, struct qa **out, struct diag *d)
 		coll = val_resolve(p->spec, fe->value);
 		if (!coll) {
 			diag_add(d, fe->vpos.file, fe->vpos.line, fe->vpos.col,
-				"foreach: no '%s' in the spec", fe->value);
+				"foreach: no '%s' in the spec", snip(q1, sizeof q1, fe->value));
 			continue;
 		}
 		if (coll->kind != VAL_LIST && coll->kind != VAL_MAP) {
 			diag_add(d, fe->vpos.file, fe->vpos.line, fe->vpos.col,
-				"foreach: expected a list or a map at '%s', found a %s", fe->value,
-				val_kind_name(coll->kind));
+				"foreach: expected a list or a map at '%s', found a %s",
+				snip(q1, sizeof q1, fe->value), val_kind_name(coll->kind));
 			continue;
 		}
 		/* Queries are compiled once per declaration to report malformed
@@ -262,7 +326,7 @@ match_item(const struct contract_item *it, const char *bytes, size_t n, int rela
 	struct treesit_query *q;
 	int matched = 0;
 
-	if (!lang || treesit_query_new(lang, it->pos.file, it->pos.line, it->query, strlen(it->query), &q,
+	if (!lang || treesit_query_new_at(lang, &it->pos, it->query, strlen(it->query), &q,
 			     &ignore)) {
 		diag_free(&ignore);
 		return 0;
@@ -339,10 +403,12 @@ qa_check_bytes(const struct project *p, const struct atom *a, const char *bytes,
 					it->optional)
 					continue;
 				if (!match_item(it, bytes, n, 0)) {
+					char q1[QA_SNIP], q2[QA_SNIP_LONG];
+
 					diag_add(d, it->pos.file, it->pos.line, it->pos.col,
 						"contract %s: %s does not match for %s: %s", c->arg,
-						a->out, it->element ? it->element : "the spec",
-						it->query);
+						a->out, it->element ? snip(q1, sizeof q1, it->element) :
+						"the spec", snip(q2, sizeof q2, it->query));
 					bad = 1;
 				}
 			}
@@ -375,7 +441,7 @@ qa_check_cmds(const struct project *p, const struct atom *a, const char *path,
 		char **argv;
 		const char *why;
 		size_t depth;
-		char *name;
+		char *name, qn[QA_SNIP_LONG];
 		int bad;
 
 		if (c->kind != CHECK_CMD)
@@ -395,7 +461,8 @@ qa_check_cmds(const struct project *p, const struct atom *a, const char *path,
 		name = xasprintf("cmd:%s", c->arg);
 		if (run_argv(argv, NULL, NULL, 0, timeout * 1000, QA_MAX_OUTPUT, &res) != 0) {
 			bad = 1;
-			diag_add(d, c->pos.file, c->pos.line, c->pos.col, "%s: %s", name, res.err.data);
+			diag_add(d, c->pos.file, c->pos.line, c->pos.col, "%s: %s",
+				snip(qn, sizeof qn, name), res.err.data);
 		} else {
 			bad = res.status != 0 || res.timed_out;
 			if (bad) {
@@ -412,7 +479,7 @@ qa_check_cmds(const struct project *p, const struct atom *a, const char *path,
 						o->data);
 				}
 				diag_add(d, c->pos.file, c->pos.line, c->pos.col, "%s (for %s) failed: %s",
-					name, a->out, m.data);
+					snip(qn, sizeof qn, name), a->out, m.data);
 				add_outcome(oc, name, suite, 0, m.data);
 				buf_free(&m);
 			}

@@ -19,7 +19,12 @@
  *    TSQuery is read-only during matching, and regexec() does not modify
  *    its regex_t, so matching from several threads needs no lock.
  *  - Positions: tree-sitter rows and columns are 0-based, columns in
- *    bytes; diagnostics are 1-based, columns in bytes.
+ *    bytes; diagnostics are 1-based, columns in bytes.  A query's errors
+ *    are placed in the file that holds it: its byte 0 is at the line and
+ *    column given to treesit_query_new_at, its later lines start at
+ *    column 1.
+ *  - Query text quoted in a message (predicate names, regular
+ *    expressions) goes through text_snip, at most SNIP_MAX bytes.
  */
 #include <regex.h>
 #include <stdarg.h>
@@ -35,6 +40,7 @@
 /* Longest stretch of a source line quoted in a diagnostic, and of a token. */
 #define EXCERPT_MAX 120
 #define TOKEN_MAX 32
+#define SNIP_MAX 52 /* a quote: <= 48 bytes, "..." and NUL */
 
 const TSLanguage *tree_sitter_python(void);
 const TSLanguage *tree_sitter_javascript(void);
@@ -332,14 +338,14 @@ done:
 
 /* Queries. */
 
-/* query_pos: the 1-based line and column of byte off of a query that
- * starts at line line0, column 1. */
+/* query_pos: the file's line and column of byte off of a query whose
+ * byte 0 is at at. */
 static void
-query_pos(const char *src, size_t len, size_t off, int line0, int *line, int *col)
+query_pos(const char *src, size_t len, size_t off, const struct srcpos *at, int *line, int *col)
 {
 	size_t i, bol = 0;
 
-	*line = line0;
+	*line = at->line;
 	if (off > len)
 		off = len;
 	for (i = 0; i < off; i++)
@@ -347,15 +353,15 @@ query_pos(const char *src, size_t len, size_t off, int line0, int *line, int *co
 			(*line)++;
 			bol = i + 1;
 		}
-	*col = (int)(off - bol) + 1;
+	*col = (int)(off - bol) + 1 + (bol == 0 ? at->col - 1 : 0);
 }
 
 static void
-query_error(struct diag *d, const char *name, int line0, const char *src, size_t len, size_t off,
-	const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+query_error(struct diag *d, const struct srcpos *at, const char *src, size_t len, size_t off,
+	const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 static void
-query_error(struct diag *d, const char *name, int line0, const char *src, size_t len, size_t off,
+query_error(struct diag *d, const struct srcpos *at, const char *src, size_t len, size_t off,
 	const char *fmt, ...)
 {
 	struct buf msg = {0};
@@ -366,8 +372,8 @@ query_error(struct diag *d, const char *name, int line0, const char *src, size_t
 	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
 	add_excerpt(&msg, src, len, off);
-	query_pos(src, len, off, line0, &line, &col);
-	diag_add(d, name, line, col, "%s", msg.data);
+	query_pos(src, len, off, at, &line, &col);
+	diag_add(d, at->file, line, col, "%s", msg.data);
 	buf_free(&msg);
 }
 
@@ -430,9 +436,9 @@ treesit_query_free(struct treesit_query *q)
 /* Context for parsing the predicates of one query. */
 struct qctx {
 	struct treesit_query *tq;
-	const char *name, *src;
+	const struct srcpos *at;
+	const char *src;
 	size_t len;
-	int line;
 	struct diag *d;
 };
 
@@ -447,13 +453,13 @@ parse_pred(struct qctx *x, uint32_t pat, const TSQueryPredicateStep *s, uint32_t
 	uint32_t l, i;
 	const char *pname;
 	size_t off;
-	char errbuf[256];
+	char errbuf[256], q1[SNIP_MAX], q2[SNIP_MAX];
 	int rc;
 
 	memset(p, 0, sizeof *p);
 	p->other_cap = -1;
 	if (s[0].type != TSQueryPredicateStepTypeString) {
-		query_error(x->d, x->name, x->line, x->src, x->len,
+		query_error(x->d, x->at, x->src, x->len,
 			ts_query_start_byte_for_pattern(q, pat),
 			"query: a predicate must start with its name (#eq?, #match?, ...)");
 		return DM_EINPUT;
@@ -473,14 +479,14 @@ parse_pred(struct qctx *x, uint32_t pat, const TSQueryPredicateStep *s, uint32_t
 	else if (strcmp(pname, "any-of?") == 0)
 		p->op = PRED_ANY_OF;
 	else {
-		query_error(x->d, x->name, x->line, x->src, x->len, off,
+		query_error(x->d, x->at, x->src, x->len, off,
 			"query: unknown predicate #%s: expected #eq?, #not-eq?, #match?, #not-match? or #any-of?",
-			pname);
+			text_snip(q1, sizeof q1, pname, l));
 		return DM_EINPUT;
 	}
 
 	if (n < 2 || s[1].type != TSQueryPredicateStepTypeCapture) {
-		query_error(x->d, x->name, x->line, x->src, x->len, off,
+		query_error(x->d, x->at, x->src, x->len, off,
 			"query: #%s needs a @capture as its first argument", pname);
 		return DM_EINPUT;
 	}
@@ -489,7 +495,7 @@ parse_pred(struct qctx *x, uint32_t pat, const TSQueryPredicateStep *s, uint32_t
 	case PRED_EQ:
 	case PRED_NOT_EQ:
 		if (n != 3) {
-			query_error(x->d, x->name, x->line, x->src, x->len, off,
+			query_error(x->d, x->at, x->src, x->len, off,
 				"query: #%s takes 2 arguments (@capture, then a string or @capture), not %u",
 				pname, (unsigned)(n - 1));
 			return DM_EINPUT;
@@ -502,22 +508,23 @@ parse_pred(struct qctx *x, uint32_t pat, const TSQueryPredicateStep *s, uint32_t
 	case PRED_MATCH:
 	case PRED_NOT_MATCH:
 		if (n != 3 || s[2].type != TSQueryPredicateStepTypeString) {
-			query_error(x->d, x->name, x->line, x->src, x->len, off,
+			query_error(x->d, x->at, x->src, x->len, off,
 				"query: #%s takes 2 arguments: @capture and a \"regular expression\"", pname);
 			return DM_EINPUT;
 		}
 		p->str = ts_query_string_value_for_id(q, s[2].value_id, &p->slen);
 		if ((rc = regcomp(&p->re, p->str, REG_EXTENDED | REG_NOSUB)) != 0) {
 			regerror(rc, &p->re, errbuf, sizeof errbuf);
-			query_error(x->d, x->name, x->line, x->src, x->len, off,
-				"query: #%s: bad regular expression \"%s\": %s", pname, p->str, errbuf);
+			query_error(x->d, x->at, x->src, x->len, off,
+				"query: #%s: bad regular expression \"%s\": %s", pname,
+				text_snip(q2, sizeof q2, p->str, p->slen), errbuf);
 			return DM_EINPUT;
 		}
 		p->has_re = 1;
 		return 0;
 	case PRED_ANY_OF:
 		if (n < 3) {
-			query_error(x->d, x->name, x->line, x->src, x->len, off,
+			query_error(x->d, x->at, x->src, x->len, off,
 				"query: #any-of? needs @capture and at least one string");
 			return DM_EINPUT;
 		}
@@ -526,7 +533,7 @@ parse_pred(struct qctx *x, uint32_t pat, const TSQueryPredicateStep *s, uint32_t
 		p->slens = xreallocarray(NULL, p->nstrs, sizeof *p->slens);
 		for (i = 0; i < p->nstrs; i++) {
 			if (s[i + 2].type != TSQueryPredicateStepTypeString) {
-				query_error(x->d, x->name, x->line, x->src, x->len, off,
+				query_error(x->d, x->at, x->src, x->len, off,
 					"query: #any-of?: argument %u must be a string, not a @capture",
 					(unsigned)(i + 2));
 				return DM_EINPUT;
@@ -584,6 +591,18 @@ int
 treesit_query_new(const struct treesit_lang *l, const char *name, int line, const char *src,
 	size_t len, struct treesit_query **out, struct diag *d)
 {
+	struct srcpos at;
+
+	at.file = name;
+	at.line = line;
+	at.col = 1;
+	return treesit_query_new_at(l, &at, src, len, out, d);
+}
+
+int
+treesit_query_new_at(const struct treesit_lang *l, const struct srcpos *at, const char *src,
+	size_t len, struct treesit_query **out, struct diag *d)
+{
 	struct treesit_query *tq = NULL;
 	struct qctx x;
 	const TSLanguage *tl;
@@ -593,10 +612,10 @@ treesit_query_new(const struct treesit_lang *l, const char *name, int line, cons
 	int rc = 0;
 
 	*out = NULL;
-	if (!(tl = lang_load(l, name, d)))
+	if (!(tl = lang_load(l, at->file, d)))
 		return DM_EINPUT;
 	if (len > UINT32_MAX) {
-		diag_add(d, name, line, 1, "the query is too large");
+		diag_add(d, at->file, at->line, at->col, "the query is too large");
 		return DM_EINPUT;
 	}
 	tq = xcalloc(1, sizeof *tq);
@@ -605,28 +624,28 @@ treesit_query_new(const struct treesit_lang *l, const char *name, int line, cons
 	if (!tq->q) {
 		w = word_at(src, len, off);
 		if (err == TSQueryErrorNodeType || err == TSQueryErrorField)
-			query_error(d, name, line, src, len, off, "query: %s '%.*s' in the %s grammar",
+			query_error(d, at, src, len, off, "query: %s '%.*s' in the %s grammar",
 				query_error_text(err), (int)w, src + off, l->name);
 		else if (err == TSQueryErrorCapture)
-			query_error(d, name, line, src, len, off, "query: %s '@%.*s'",
+			query_error(d, at, src, len, off, "query: %s '@%.*s'",
 				query_error_text(err), (int)w, src + off);
 		else if (err == TSQueryErrorStructure)
-			query_error(d, name, line, src, len, off,
+			query_error(d, at, src, len, off,
 				"query: impossible pattern: no %s tree has this node here", l->name);
 		else
-			query_error(d, name, line, src, len, off, "query: %s", query_error_text(err));
+			query_error(d, at, src, len, off, "query: %s", query_error_text(err));
 		rc = DM_EINPUT;
 		goto out;
 	}
 	tq->npatterns = ts_query_pattern_count(tq->q);
 	if (tq->npatterns == 0) {
-		query_error(d, name, line, src, len, len, "query: expected a pattern, found none");
+		query_error(d, at, src, len, len, "query: expected a pattern, found none");
 		rc = DM_EINPUT;
 		goto out;
 	}
 	tq->preds = xcalloc(tq->npatterns, sizeof *tq->preds);
 	tq->npreds = xcalloc(tq->npatterns, sizeof *tq->npreds);
-	x = (struct qctx){tq, name, src, len, line, d};
+	x = (struct qctx){tq, at, src, len, d};
 	for (i = 0; i < tq->npatterns; i++)
 		if (parse_preds(&x, i) < 0)
 			rc = DM_EINPUT;

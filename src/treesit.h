@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 struct diag;
+struct srcpos;
 struct treesit_lang;
 struct treesit_query;
 
@@ -55,6 +56,12 @@ int treesit_check_syntax(const struct treesit_lang *l, const char *name, const c
  * (@capture "POSIX extended regex"), #any-of? (@capture "a" "b" ...).
  * On success *out is the caller's, freed with treesit_query_free. */
 int treesit_query_new(const struct treesit_lang *l, const char *name, int line, const char *src,
+	size_t len, struct treesit_query **out, struct diag *d);
+/* treesit_query_new_at: treesit_query_new for a query that starts inside
+ * a line (a DMfile value): src[0] is at at->file:at->line:at->col, and
+ * its later lines start at column 1; errors are placed accordingly.
+ * treesit_query_new is this with column 1. */
+int treesit_query_new_at(const struct treesit_lang *l, const struct srcpos *at, const char *src,
 	size_t len, struct treesit_query **out, struct diag *d);
 void treesit_query_free(struct treesit_query *q);
 

@@ -396,4 +396,18 @@ test_expect_success '10 MB lines are quoted cut' '
 	test "$(wc -l <build.log)" -eq 2 && test "$(wc -c <build.log)" -lt 800
 '
 
+# The budget often runs out on the text inside the loops, which has no
+# tag of its own: the error names the section expanding it (the section
+# tags are on the odd lines, the text on the even ones), in a build and
+# in render.
+test_expect_success 'an exploding template with text in its loops names the section' '
+	project && printf "spec = s.yaml\natom out/x.txt\n    template = t/x.mustache\n" >DMfile &&
+	python3 -c "print(\"{{#entities}}\nx\n\" * 40 + \"{{/entities}}\n\" * 40, end=\"\")" >t/x.mustache &&
+	test_expect_code 1 bounded &&
+	grep -E "^dmbuild: t/x.mustache:[0-9]*[13579]:1: template expansion takes more than [0-9]+ steps" build.log &&
+	small_rss && ! test -e out &&
+	test_expect_code 2 bounded render t/x.mustache s.yaml >/dev/null &&
+	grep -E "^dmbuild: t/x.mustache:[0-9]*[13579]:1: template expansion takes more than [0-9]+ steps" build.log
+'
+
 test_done

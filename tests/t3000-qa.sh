@@ -202,4 +202,26 @@ assert len(checks) == 4 and all(e[\"args\"][\"outcome\"] == \"pass\" for e in ch
 "
 '
 
+# A query starts in the middle of its DMfile line: its errors are at the
+# file's columns, also after a Mustache tag the query expands.
+test_expect_success 'contract query errors point at their column in the DMfile' '
+	project "${atoms}contract bad\n    file = out/order.py\n    query = (class_definition name: (identifer) @c)\n" &&
+	test_expect_code 2 dm && grep "^dmbuild: DMfile:7:38: query: unknown node type .identifer." build.log &&
+	cd .. && project "${atoms}contract m\n    foreach = entities\n    file = out/{{name.snake}}.py\n    query = (class_definition name: (identifier) @c (#eq? @c \"{{name}}\") (#eqq? @c \"x\"))\n" &&
+	test_expect_code 2 dm && grep "^dmbuild: DMfile:8:75: query: unknown predicate #eqq?" build.log &&
+	! test -e out
+'
+
+# Long values quoted in messages are cut (text_snip), so a runaway line
+# does not flood the terminal.
+test_expect_success 'long check values and gate metrics are quoted cut' '
+	long=$(python3 -c "print(\"x\" * 300)") &&
+	project "$atoms    check = $long\n" &&
+	test_expect_code 2 dm && grep -E "^dmbuild: DMfile:5:13: unknown check .x{48}[.]{3}.; expected" build.log &&
+	cd .. && project "$atoms" && dm &&
+	printf "staging:\n  - {metric: $long, min: 1}\n" >bad.yaml &&
+	test_expect_code 2 "$DMBUILD" gate --env staging --rules bad.yaml 2>err &&
+	grep -E "^dmbuild: bad.yaml:2:14: expected a metric .*, found .x{48}[.]{3}.$" err
+'
+
 test_done

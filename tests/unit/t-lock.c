@@ -52,8 +52,10 @@ main(void)
 	struct diag d = {0};
 	struct lock_entry *e;
 	struct digest k;
-	char *text;
+	char *text, *want;
 	size_t len;
+	const char *e10 = "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" /* ten e-acute */
+			  "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
 
 	ok(lock_parse("L", good, strlen(good), &l, &d) == 0, "a lock parses");
 	is_int((long long)l.n, 2, "two entries");
@@ -84,7 +86,12 @@ main(void)
 
 	ok(lock_parse("L", "", 0, &l, &d) == 0 && l.n == 0, "an empty lock");
 	lock_free(&l);
-	err("slot a.py s\nkey 123\n", "2:10: expected 32 hex digits, found '123'", "a short key");
+	err("slot a.py s\nkey 123\n", "2:5: expected 32 hex digits, found '123'",
+		"a short key, at its column");
+	err("slot a.py s\nkey      123\n", "2:10: expected 32 hex digits, found '123'",
+		"a short key after the usual spacing");
+	err("slot a.py s\nkey\t\t12\x01\n", "2:6: expected 32 hex digits, found '12\\x01'",
+		"a key with a control byte, after tabs");
 	err("slot a.py s\nkey      00112233445566778899aabbccddeeff\nmodel x\n",
 		"3:1: expected 'provider VALUE', found 'model x'", "a missing provider");
 	err("slot a.py s\nkey      00112233445566778899aabbccddeeff\nprovider a\nmodel m\nfill\n|x\n",
@@ -94,6 +101,22 @@ main(void)
 	err("bogus\n", "1:1: expected 'slot OUTPUT NAME', found 'bogus'", "junk");
 	err("slot a.py s\nkey      00112233445566778899aabbccddeeff\nprovider a\nmodel m\nfill\nend\n"
 	    "slot a.py s\nkey      00112233445566778899aabbccddeeff\nprovider a\nmodel m\nfill\nend\n",
-		"12:1: a second entry for slot a.py s", "a duplicate entry");
+		"7:1: a second entry for slot a.py s", "a duplicate entry, at its slot line");
+
+	/* quotes: cut to 48 bytes at a character boundary, bytes escaped;
+	 * "model  " and 23 two-byte characters: byte 48 is inside one */
+	text = xasprintf("slot a.py s\nkey      00112233445566778899aabbccddeeff\nmodel  %s%s%.6s\n",
+		e10, e10, e10);
+	want = xasprintf("3:1: expected 'provider VALUE', found 'model  %s%s...'", e10, e10);
+	err(text, want, "a long line is cut between characters, not inside one");
+	free(text);
+	free(want);
+	err("bogus\r\n", "1:1: expected 'slot OUTPUT NAME', found 'bogus\\x0D'",
+		"a carriage return is shown escaped");
+	err("\xff\xfe junk\n", "1:1: expected 'slot OUTPUT NAME', found '\\xFF\\xFE junk'",
+		"bytes that are not UTF-8 are escaped");
+	err("slot a.py s\nkey      0011223344556677889900112233445566778899001122334455\n",
+		"2:10: expected 32 hex digits, found '001122334455667788990011223344556677889900112233...'",
+		"a long key is cut");
 	return done_testing();
 }

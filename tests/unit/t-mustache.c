@@ -840,6 +840,222 @@ test_cancel(void)
 	diag_free(&d);
 }
 
+/* ---- where render errors are placed ---- */
+
+/* first_error: "FILE:LINE:COL: MESSAGE" of d's first item (malloc'd). */
+static char *
+first_error(const struct diag *d)
+{
+	if (d->n == 0)
+		return xstrdup("(no message)");
+	return xasprintf("%s:%d:%d: %s", d->items[0].file ? d->items[0].file : "(null)",
+		d->items[0].line, d->items[0].col, d->items[0].msg);
+}
+
+/* budget_case: render tmpl (named t.mustache, partials defs) over a list
+ * a of 3000 items; the step budget must run out with the error want. */
+static void
+budget_case(const char *label, const char *tmpl, const char *const *defs, const char *want)
+{
+	struct partials p;
+	struct mst_hooks h = {0};
+	struct diag d = {0};
+	struct buf list = {0}, out = {0};
+	struct mst *t;
+	struct val *v;
+	const struct val *stack[1];
+	char *got;
+	int i, rc;
+
+	buf_adds(&list, "{\"a\": [");
+	for (i = 0; i < 3000; i++)
+		buf_printf(&list, "%s%d", i ? "," : "", i);
+	buf_adds(&list, "]}");
+	v = data(list.data);
+	stack[0] = v;
+	partials_load(&p, defs);
+	h.partial = find_partial;
+	h.ud = &p;
+	if (mst_parse("t.mustache", tmpl, strlen(tmpl), &t, &d) != 0)
+		abort();
+	buf_adds(&out, "keep");
+	rc = mst_render(t, stack, 1, &h, &out, &d);
+	is_int(rc, DM_EINPUT, "%s: the step budget stops the render", label);
+	got = first_error(&d);
+	is_str(got, want, "%s: the error names the tag being expanded", label);
+	is_int((long long)d.n, 1, "%s: one message", label);
+	is_str(out.data, "keep", "%s: the output buffer is as it was", label);
+	free(got);
+	mst_free(t);
+	partials_free(&p);
+	val_free(v);
+	buf_free(&list);
+	buf_free(&out);
+	diag_free(&d);
+}
+
+/* lines: head, then n lines "x", then tail (malloc'd). */
+static char *
+lines(const char *head, int n, const char *tail)
+{
+	struct buf b = {0};
+	int i;
+
+	buf_adds(&b, head);
+	for (i = 0; i < n; i++)
+		buf_adds(&b, "x\n");
+	buf_adds(&b, tail);
+	return buf_release(&b);
+}
+
+static void
+test_budget_position(void)
+{
+	char *tmpl, *part;
+	const char *defs[] = {"p", NULL, NULL};
+
+	/* 3000 x 3000 text lines: the budget runs out on a text node, which
+	 * has no tag of its own; the section repeating it is to blame. */
+	tmpl = lines("{{#a}}\n", 3000, "{{/a}}\n");
+	budget_case("text in a section", tmpl, NULL,
+		"t.mustache:1:1: template expansion takes more than 8388608 steps");
+	free(tmpl);
+
+	tmpl = lines("intro\n  {{#a}}\n", 3000, "  {{/a}}\n");
+	budget_case("a section that does not start its line", tmpl, NULL,
+		"t.mustache:2:3: template expansion takes more than 8388608 steps");
+	free(tmpl);
+
+	/* the text is in a partial: the partial tag in the caller */
+	part = lines("", 3000, "");
+	defs[1] = part;
+	budget_case("text of a partial", "{{#a}}\n  {{>p}}\n{{/a}}\n", defs,
+		"t.mustache:2:3: template expansion takes more than 8388608 steps");
+
+	/* the text is a block override: the override, where it is written */
+	tmpl = lines("{{<p}}\n{{$b}}\n", 3000, "{{/b}}\n{{/p}}\n");
+	defs[1] = "{{#a}}\n{{$b}}{{/b}}\n{{/a}}\n";
+	budget_case("text of a block override", tmpl, defs,
+		"t.mustache:2:1: template expansion takes more than 8388608 steps");
+	free(tmpl);
+
+	/* the default body of a block in a partial */
+	defs[1] = "{{#a}}\n{{$b}}\ny\n{{/b}}\n{{/a}}\n";
+	tmpl = lines("{{#a}}\n{{>p}}\n", 0, "{{/a}}\n");
+	budget_case("a block's own body, in a partial, in a section", tmpl, defs,
+		"p:2:1: template expansion takes more than 8388608 steps");
+	free(tmpl);
+
+	/* tags run out the budget themselves: each is its own position */
+	budget_case("variables in nested sections", "{{#a}}{{#a}}{{.}}{{/a}}{{/a}}", NULL,
+		"t.mustache:1:13: template expansion takes more than 8388608 steps");
+	free(part);
+}
+
+/* parse_at_case: mst_parse_at at DMfile:12:15; the first error. */
+static void
+parse_at_case(const char *label, const char *src, const char *want)
+{
+	struct srcpos at = {"DMfile", 12, 15};
+	struct mst *t = NULL;
+	struct diag d = {0};
+	char *got;
+
+	is_int(mst_parse_at(&at, src, strlen(src), &t, &d), DM_EINPUT, "%s: DM_EINPUT", label);
+	got = first_error(&d);
+	is_str(got, want, "%s: placed in the file", label);
+	free(got);
+	mst_free(t);
+	diag_free(&d);
+}
+
+static void
+test_parse_at(void)
+{
+	struct srcpos at = {"DMfile", 5, 10};
+	struct partials p;
+	struct mst_hooks h = {0};
+	struct mst *t;
+	struct diag d = {0};
+	struct buf out = {0};
+	char *got;
+
+	parse_at_case("an error on the first line", "Implement {{#x}} now",
+		"DMfile:12:25: unclosed section {{#x}}: expected {{/x}} before the end of the file");
+	parse_at_case("an error on a later line", "a\n {{b c}}",
+		"DMfile:13:2: expected one name in the tag, found 'b c'");
+	parse_at_case("a mismatched end quoting its opening tag", "{{#x}}\n{{/y}}",
+		"DMfile:13:1: expected {{/x}}, found {{/y}} ({{#x}} is at 12:15)");
+
+	ok(mst_parse_at(&at, "x {{>self}}", 11, &t, &d) == 0, "a self-including value parses");
+	memset(&p, 0, sizeof p);
+	p.self = 1;
+	p.self_t = t;
+	h.partial = find_partial;
+	h.ud = &p;
+	is_int(mst_render(t, NULL, 0, &h, &out, &d), DM_EINPUT, "its render fails");
+	got = first_error(&d);
+	is_str(got, "DMfile:5:12: partial recursion deeper than 100 at {{>self}}",
+		"a render error is placed in the file too");
+	is_str(mst_name(t), "DMfile", "the template's name is the file");
+	free(got);
+	buf_free(&out);
+	diag_free(&d);
+	mst_free(t);
+}
+
+/* Names quoted in messages are cut and escaped (text_snip). */
+static void
+test_quoting(void)
+{
+	struct buf long_name = {0}, src = {0}, want = {0};
+	struct mst *t;
+	struct diag d = {0};
+	char *got;
+	int i;
+
+	check_error("a control byte in a name", "{{a\x01 b}}", 1, 1,
+		"found 'a\\x01 b'");
+	check_error("a tab in a name", "{{a\tb}}", 1, 1, "found 'a\\x09b'");
+	check_error("bytes that are not UTF-8", "{{#\xff}}{{/\xfe}}", 1, 7,
+		"expected {{/\\xFF}}, found {{/\\xFE}} ({{#\\xFF}} is at 1:1)");
+
+	/* "a" and 30 two-byte characters: 48 bytes would split one */
+	buf_addc(&long_name, 'a');
+	for (i = 0; i < 30; i++)
+		buf_adds(&long_name, "\xc3\xa9");
+	buf_printf(&src, "{{#%s}}", long_name.data);
+	buf_adds(&want, "e.mustache:1:1: unclosed section {{#");
+	buf_add(&want, long_name.data, 47);
+	buf_adds(&want, "...}}: expected {{/");
+	buf_add(&want, long_name.data, 47);
+	buf_adds(&want, "...}} before the end of the file");
+	ok(mst_parse("e.mustache", src.data, src.len, &t, &d) == DM_EINPUT, "a long name: refused");
+	got = first_error(&d);
+	is_str(got, want.data, "a long name is cut at a character boundary, with ...");
+	free(got);
+	diag_free(&d);
+
+	buf_clear(&src);
+	buf_printf(&src, "{{%s x}}", long_name.data);
+	ok(mst_parse("e.mustache", src.data, src.len, &t, &d) == DM_EINPUT, "two long words: refused");
+	got = first_error(&d);
+	buf_clear(&want);
+	buf_adds(&want, "e.mustache:1:1: expected one name in the tag, found '");
+	buf_add(&want, long_name.data, 47);
+	buf_adds(&want, "...'");
+	is_str(got, want.data, "two long words: the quote is cut");
+	free(got);
+	diag_free(&d);
+
+	check_error("a long delimiter change",
+		"{{=<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<< >>=}}", 1, 1,
+		"found '<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<...'");
+	buf_free(&long_name);
+	buf_free(&src);
+	buf_free(&want);
+}
+
 int
 main(void)
 {
@@ -853,5 +1069,8 @@ main(void)
 	test_has_block();
 	test_threads();
 	test_cancel();
+	test_budget_position();
+	test_parse_at();
+	test_quoting();
 	return done_testing();
 }

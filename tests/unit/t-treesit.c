@@ -476,6 +476,96 @@ test_query_errors(void)
 		"query: expected a pattern, found none\n  \n  ^");
 }
 
+/* A query that starts inside a line: its errors at that line's columns. */
+static void
+query_at_case(const char *what, int line0, int col0, const char *src, int line, int col,
+	const char *msg)
+{
+	struct srcpos at = {"DMfile", line0, col0};
+	struct treesit_query *q = (struct treesit_query *)1;
+	struct diag d = {0};
+	int rc = treesit_query_new_at(lang("python"), &at, src, strlen(src), &q, &d);
+
+	is_int(rc, DM_EINPUT, "%s: an error", what);
+	ok(q == NULL, "%s: no query", what);
+	if (d.n == 1) {
+		char *got = xasprintf("%s:%d:%d: %s", d.items[0].file, d.items[0].line,
+			d.items[0].col, d.items[0].msg);
+		char *want = xasprintf("DMfile:%d:%d: %s", line, col, msg);
+
+		is_str(got, want, "%s: placed in the file", what);
+		free(got);
+		free(want);
+	} else {
+		ok(0, "%s: one diagnostic (got %zu)", what, d.n);
+		diag_print(&d, stderr);
+	}
+	diag_free(&d);
+}
+
+static void
+test_query_at(void)
+{
+	struct srcpos at = {"DMfile", 4, 13};
+	struct treesit_query *q = NULL;
+	struct diag d = {0};
+	const char *good = "((class_definition name: (identifier) @c) (#eq? @c \"Order\"))";
+	struct buf long_pred = {0}, long_re = {0}, want = {0};
+	int i;
+
+	/* "    query = (class_definition ..." : the value starts at column 13 */
+	query_at_case("unknown node type, first line", 4, 13,
+		"(class_definition name: (identifer) @c)", 4, 38,
+		"query: unknown node type 'identifer' in the python grammar\n"
+		"  (class_definition name: (identifer) @c)\n                           ^");
+	query_at_case("error at the very start", 9, 21, "(nonsense)", 9, 22,
+		"query: unknown node type 'nonsense' in the python grammar\n"
+		"  (nonsense)\n   ^");
+	query_at_case("syntax error at the end", 2, 13, "(class_definition name: (identifier) @c",
+		2, 52, "query: syntax error\n  (class_definition name: (identifier) @c\n"
+		"                                         ^");
+	query_at_case("a later line starts at column 1", 4, 13,
+		"(class_definition\n  name: (identifer) @c)", 5, 10,
+		"query: unknown node type 'identifer' in the python grammar\n"
+		"    name: (identifer) @c)\n           ^");
+	query_at_case("a predicate error", 7, 11, "((identifier) @x (#eq? @x))", 7, 29,
+		"query: #eq? takes 2 arguments (@capture, then a string or @capture), not 1\n"
+		"  ((identifier) @x (#eq? @x))\n                    ^");
+
+	ok(treesit_query_new_at(lang("python"), &at, good, strlen(good), &q, &d) == 0 && q &&
+		d.n == 0, "a good query compiles at a position too");
+	is_int(matches(q, "class Order:\n    pass\n", 0), 1, "and matches");
+	treesit_query_free(q);
+
+	/* quoted query text is cut and escaped */
+	buf_adds(&long_pred, "((identifier) @x (#");
+	for (i = 0; i < 60; i++)
+		buf_addc(&long_pred, 'p');
+	buf_adds(&long_pred, "! @x))");
+	buf_adds(&want, "query: unknown predicate #");
+	for (i = 0; i < 48; i++)
+		buf_addc(&want, 'p');
+	buf_adds(&want, "...: expected #eq?, #not-eq?, #match?, #not-match? or #any-of?");
+	ok(treesit_query_new_at(lang("python"), &at, long_pred.data, long_pred.len, &q, &d) ==
+		DM_EINPUT && d.n == 1, "a long predicate name: an error");
+	ok(d.n == 1 && strncmp(d.items[0].msg, want.data, want.len) == 0 &&
+		d.items[0].msg[want.len] == '\n', "the predicate name is cut");
+	diag_free(&d);
+
+	buf_adds(&long_re, "((identifier) @x (#match? @x \"(\\t");
+	for (i = 0; i < 60; i++)
+		buf_addc(&long_re, 'r');
+	buf_adds(&long_re, "\"))");
+	ok(treesit_query_new_at(lang("python"), &at, long_re.data, long_re.len, &q, &d) ==
+		DM_EINPUT && d.n == 1, "a long bad regular expression: an error");
+	ok(d.n == 1 && strstr(d.items[0].msg, "bad regular expression \"(\\x09rrrrrrrrrr") &&
+		strstr(d.items[0].msg, "rrr...\": "), "it is escaped and cut");
+	diag_free(&d);
+	buf_free(&long_pred);
+	buf_free(&long_re);
+	buf_free(&want);
+}
+
 /* Threads: each checks and matches repeatedly; failures are counted. */
 struct job {
 	const struct treesit_query *q;
@@ -543,6 +633,7 @@ main(void)
 	test_query_contract();
 	test_query_predicates();
 	test_query_errors();
+	test_query_at();
 	test_threads();
 	return done_testing();
 }
