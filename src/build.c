@@ -318,6 +318,15 @@ struct job {
 	const char *const *blocks; /* per slot: text for its block, NULL: the body */
 	struct buf *values;        /* prompts: "PATH = JSON" of each value used */
 	struct strmap *seen;       /* ... once each */
+	struct strmap *partials;   /* name -> struct partial_hit, this render */
+};
+
+/* What a partial name resolved to in this render (the same every time:
+ * files do not change during a render, and its reads are recorded on the
+ * first lookup). */
+struct partial_hit {
+	int r;
+	const struct mst *t;
 };
 
 static void
@@ -389,8 +398,40 @@ upstream_of(const struct project *p, size_t i, size_t dep)
 	return found;
 }
 
+static int job_partial_find(void *ud, const char *name, size_t len, const struct mst **out);
+
 static int
 job_partial(void *ud, const char *name, size_t len, const struct mst **out)
+{
+	struct job *j = ud;
+	struct partial_hit *hit;
+
+	if (!j->partials)
+		j->partials = strmap_new();
+	hit = strmap_get(j->partials, name, len);
+	if (!hit) {
+		hit = xcalloc(1, sizeof(*hit));
+		hit->r = job_partial_find(ud, name, len, &hit->t);
+		strmap_put(j->partials, name, len, hit);
+	}
+	*out = hit->t;
+	return hit->r;
+}
+
+static int
+free_hit(void *ud, const char *key, void *val)
+{
+	(void)ud;
+	(void)key;
+	free(val);
+	return 0;
+}
+
+/* job_partial_find: look a partial up: beside the template, then from the
+ * project root (or std/); an output of an upstream atom is read from
+ * disk. */
+static int
+job_partial_find(void *ud, const char *name, size_t len, const struct mst **out)
 {
 	struct job *j = ud;
 	struct project *p = j->b->p;
@@ -495,6 +536,10 @@ render_with(struct bctx *b, size_t i, const struct mst *t, const char *const *bl
 	h.cancel = &build_interrupted; /* Ctrl-C stops a long render at once */
 	r = mst_render(t, stack, depth, &h, outb, &j.d);
 	strmap_free(j.seen);
+	if (j.partials) {
+		strmap_each(j.partials, free_hit, NULL);
+		strmap_free(j.partials);
+	}
 	for (k = 0; k < j.d.n; k++) {
 		const struct diag_item *it = &j.d.items[k];
 
@@ -592,15 +637,23 @@ report_diag(struct bctx *b, struct diag *d)
 {
 	size_t k;
 
+	struct buf more = {0};
+
 	for (k = 0; k < d->n; k++) {
 		const struct diag_item *it = &d->items[k];
+		const char *w = it->warning ? "warning: " : "";
 
 		if (it->file && it->line > 0)
-			progress_line(b->pr, "dmbuild: %s:%d:%d: %s", it->file, it->line, it->col,
-				it->msg);
+			progress_line(b->pr, "dmbuild: %s:%d:%d: %s%s", it->file, it->line, it->col,
+				w, it->msg);
+		else if (it->file)
+			progress_line(b->pr, "dmbuild: %s: %s%s", it->file, w, it->msg);
 		else
-			progress_line(b->pr, "dmbuild: %s", it->msg);
+			progress_line(b->pr, "dmbuild: %s%s", w, it->msg);
 	}
+	if (diag_more(d, &more))
+		progress_line(b->pr, "dmbuild: %s", more.data);
+	buf_free(&more);
 	diag_free(d);
 }
 
@@ -675,7 +728,7 @@ start_fills(struct bctx *b, size_t i, struct diag *d)
 		struct mst *t = NULL;
 		struct buf out = {0}, vals = {0};
 
-		r = mst_parse(pp->vpos.file, pp->value, strlen(pp->value), &t, d);
+		r = mst_parse_at(&pp->vpos, pp->value, strlen(pp->value), &t, d);
 		if (!r)
 			r = render_with(b, i, t, NULL, &vals, &out, &s->rs, d);
 		mst_free(t);

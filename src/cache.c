@@ -62,6 +62,8 @@ struct cache {
 	pthread_rwlock_t lock;
 	char *dir;
 	unsigned long long ino; /* of data.mdb, to find its map */
+	uintptr_t map_lo;       /* the map's address (0: unknown), found at */
+	size_t map_len;         /* open and after each resize (exclusive lock) */
 };
 
 /* One change; in a batch, key and val point into mem (owned). */
@@ -155,18 +157,30 @@ map_size(struct cache *c)
 static void
 map_release(struct cache *c)
 {
-	char line[512];
 	MDB_envinfo info;
 	MDB_stat st;
-	unsigned long long used;
-	FILE *f;
+	size_t used;
 
 	/* Only the pages in use can be mapped: walking the page tables of the
 	 * whole reserved map (16 GB) would cost a millisecond each time. */
-	if (!c->ino || mdb_env_info(c->env, &info) || mdb_env_stat(c->env, &st))
+	if (!c->map_lo || mdb_env_info(c->env, &info) || mdb_env_stat(c->env, &st))
 		return;
-	used = ((unsigned long long)info.me_last_pgno + 1) * st.ms_psize;
-	if (!(f = fopen("/proc/self/maps", "r")))
+	used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+	madvise((void *)c->map_lo, used < c->map_len ? used : c->map_len, MADV_DONTNEED);
+}
+
+/* map_locate: find the map of data.mdb in /proc/self/maps (mdb_env_info
+ * gives its address only for MDB_FIXEDMAP).  Called where the map cannot
+ * move meanwhile: at open, and under the exclusive lock after a resize. */
+static void
+map_locate(struct cache *c)
+{
+	char line[512];
+	FILE *f;
+
+	c->map_lo = 0;
+	c->map_len = 0;
+	if (!c->ino || !(f = fopen("/proc/self/maps", "r")))
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long lo, hi, ino;
@@ -175,9 +189,10 @@ map_release(struct cache *c)
 		if (!name || strcmp(name, "/data.mdb\n") != 0)
 			continue;
 		if (sscanf(line, "%llx-%llx %*s %*s %*s %llu", &lo, &hi, &ino) == 3 &&
-			ino == c->ino && hi > lo)
-			madvise((void *)(uintptr_t)lo, (size_t)(hi - lo < used ? hi - lo : used),
-				MADV_DONTNEED);
+			ino == c->ino && hi > lo && hi - lo > c->map_len) {
+			c->map_lo = (uintptr_t)lo;
+			c->map_len = (size_t)(hi - lo);
+		}
 	}
 	fclose(f);
 }
@@ -194,6 +209,7 @@ grow(struct cache *c, size_t seen)
 	pthread_rwlock_wrlock(&c->lock);
 	if (map_size(c) <= seen)
 		rc = mdb_env_set_mapsize(c->env, seen * 2);
+	map_locate(c);
 	pthread_rwlock_unlock(&c->lock);
 	if (rc)
 		return set_err(rc, "cannot grow the map of %s to %zu bytes", c->dir, seen * 2);
@@ -211,6 +227,7 @@ adopt_size(struct cache *c)
 			"cannot follow the map of %s while this thread has a transaction open", c->dir);
 	pthread_rwlock_wrlock(&c->lock);
 	rc = mdb_env_set_mapsize(c->env, 0);
+	map_locate(c);
 	pthread_rwlock_unlock(&c->lock);
 	if (rc)
 		return set_err(rc, "cannot follow the map size of %s", c->dir);
@@ -416,6 +433,7 @@ cache_open_size(const char *dir, size_t mapsize, struct cache **out, struct diag
 		if (stat(data, &st) == 0)
 			c->ino = (unsigned long long)st.st_ino;
 		free(data);
+		map_locate(c);
 	}
 	if (rc) {
 		set_err(rc, "cannot open the cache");

@@ -156,11 +156,17 @@ static void
 add_word(struct buf *out, const char *w, size_t n, int first_upper)
 {
 	size_t i;
+	char *p;
 
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)w[i];
-		buf_addc(out, i == 0 && first_upper ? to_upper(c) : to_lower(c));
-	}
+	if (!n)
+		return;
+	buf_reserve(out, n);
+	p = out->data + out->len;
+	p[0] = (char)(first_upper ? to_upper((unsigned char)w[0]) : to_lower((unsigned char)w[0]));
+	for (i = 1; i < n; i++)
+		p[i] = (char)to_lower((unsigned char)w[i]);
+	out->len += n;
+	out->data[out->len] = '\0';
 }
 
 static void
@@ -442,6 +448,10 @@ inflect_apply(const char *helper, size_t hlen, const char *s, size_t n, struct b
 		if (helper_find(helper + start, i - start) < 0)
 			return -1;
 		start = i + 1;
+	}
+	if (!memchr(helper, '.', hlen)) { /* one helper: straight into out */
+		apply_one((enum helper)helper_find(helper, hlen), s, n, out);
+		return 0;
 	}
 	start = 0;
 	for (i = 0; i <= hlen; i++) {

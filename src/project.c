@@ -170,13 +170,6 @@ project_render(const char *what, const char *text, const struct val *const *stac
 	return buf_release(&out);
 }
 
-static char *
-render_value(const struct dm_prop *pr, const char *text, const struct val *const *stack,
-	size_t depth, struct diag *d)
-{
-	return project_render(pr->key, text, stack, depth, &pr->vpos, d);
-}
-
 struct pending_after {
 	size_t atom;
 	const struct dm_prop *prop;
@@ -190,7 +183,50 @@ struct loader {
 	size_t nafter, capafter;
 	struct strmap *dirs_ok; /* output directories checked for symlinks */
 	size_t *origin_decl;    /* per atom: for duplicate messages */
+	struct strmap *parsed;  /* DMfile value text -> its parsed Mustache */
 };
+
+/* render_value: project_render of a DMfile value for one element; a
+ * declaration's values are parsed once for all its elements. */
+static char *
+render_value(struct loader *L, const struct dm_prop *pr, const char *text,
+	const struct val *const *stack, size_t depth, struct diag *d)
+{
+	struct mst *t;
+	struct buf out = {0};
+	struct diag tmp = {0};
+	size_t n = strlen(text);
+
+	if (!strstr(text, "{{"))
+		return xstrdup(text);
+	t = strmap_get(L->parsed, text, n);
+	if (!t) {
+		if (mst_parse(pr->vpos.file, text, n, &t, &tmp))
+			return project_render(pr->key, text, stack, depth, &pr->vpos, d);
+		strmap_put(L->parsed, text, n, t);
+	}
+	if (mst_render(t, stack, depth, NULL, &out, &tmp)) {
+		buf_free(&out);
+		diag_free(&tmp);
+		return project_render(pr->key, text, stack, depth, &pr->vpos, d);
+	}
+	if (memchr(out.data ? out.data : "", '\0', out.len)) {
+		diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col,
+			"%s: the spec puts a NUL byte into this value", pr->key);
+		buf_free(&out);
+		return NULL;
+	}
+	return buf_release(&out);
+}
+
+static int
+free_parsed(void *ud, const char *key, void *val)
+{
+	(void)ud;
+	(void)key;
+	mst_free(val);
+	return 0;
+}
 
 static int
 check_out_dir(struct loader *L, const char *out)
@@ -295,8 +331,11 @@ add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, c
 			char *path;
 
 			if (!eq || eq == tok || !eq[1]) {
+				char q[52];
+
 				diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col,
-					"with: expected NAME=SPEC.PATH, found '%s'", tok);
+					"with: expected NAME=SPEC.PATH, found '%s'",
+					text_snip(q, sizeof q, tok, strlen(tok)));
 				continue;
 			}
 			*eq = '\0';
@@ -304,14 +343,18 @@ add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, c
 			stack[depth++] = p->spec;
 			if (elem)
 				stack[depth++] = elem;
-			path = render_value(pr, eq + 1, stack, depth, d);
+			path = render_value(L, pr, eq + 1, stack, depth, d);
 			if (!path)
 				continue;
 			bound = val_resolve(p->spec, path);
-			if (!bound)
+			if (!bound) {
+				char q[52], q2[52];
+
 				diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col,
-					"with: no '%s' in the spec (for '%s')", path, tok);
-			else
+					"with: no '%s' in the spec (for '%s')",
+					text_snip(q, sizeof q, path, strlen(path)),
+					text_snip(q2, sizeof q2, tok, strlen(tok)));
+			} else
 				val_map_set(a.frame, tok, strlen(tok), (struct val *)bound);
 			free(path);
 		}
@@ -321,7 +364,7 @@ add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, c
 	{
 		struct dm_prop argprop = {"atom", decl->arg, decl->pos, decl->argpos};
 
-		a.out = render_value(&argprop, decl->arg, stack, depth, d);
+		a.out = render_value(L, &argprop, decl->arg, stack, depth, d);
 	}
 	if (a.out && strlen(a.out) > PROJECT_MAX_PATH) {
 		diag_add(d, decl->argpos.file, decl->argpos.line, decl->argpos.col,
@@ -346,7 +389,7 @@ add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, c
 			"output path '%s' leaves the project through a symbolic link", a.out);
 	}
 	if (tp) {
-		a.tmpl = render_value(tp, tp->value, stack, depth, d);
+		a.tmpl = render_value(L, tp, tp->value, stack, depth, d);
 		if (a.tmpl) {
 			tpath = project_resolve(p, a.tmpl, &why);
 			if (!tpath)
@@ -399,8 +442,10 @@ add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, c
 	}
 	a.stratum = decl->nchildren ? STRATUM_LLM : STRATUM_TEMPLATE;
 	a.static_key = key_static(decl->canon, a.out, a.tmpl ? a.tmpl : "");
-	if (p->natoms % 64 == 0)
-		p->atoms = xreallocarray(p->atoms, p->natoms + 64, sizeof(*p->atoms));
+	/* Capacity doubles from 64 (a power of two count means full). */
+	if (p->natoms == 0 || (p->natoms >= 64 && (p->natoms & (p->natoms - 1)) == 0))
+		p->atoms = xreallocarray(p->atoms, p->natoms ? p->natoms * 2 : 64,
+			sizeof(*p->atoms));
 	p->atoms[p->natoms] = a;
 	strmap_put(p->outs, a.out, strlen(a.out), (void *)(p->natoms + 1));
 	for (i = 0; i < decl->nprops; i++) {
@@ -409,7 +454,7 @@ add_atom(struct loader *L, const struct dm_decl *decl, const struct val *elem, c
 
 		if (strcmp(pr->key, "after") != 0)
 			continue;
-		v = render_value(pr, pr->value, stack, depth, d);
+		v = render_value(L, pr, pr->value, stack, depth, d);
 		if (!v)
 			continue;
 		for (tok = strtok_r(v, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
@@ -575,6 +620,7 @@ project_load(const char *dmfile, const char *stdlib, struct project **out, struc
 	L.p = p;
 	L.d = d;
 	L.dirs_ok = strmap_new();
+	L.parsed = strmap_new();
 	for (i = 0; i < p->df->ndecls; i++)
 		if (strcmp(p->df->decls[i].kind, "atom") == 0)
 			expand(&L, &p->df->decls[i]);
@@ -601,6 +647,8 @@ project_load(const char *dmfile, const char *stdlib, struct project **out, struc
 		free(L.after[i].name);
 	free(L.after);
 	strmap_free(L.dirs_ok);
+	strmap_each(L.parsed, free_parsed, NULL);
+	strmap_free(L.parsed);
 	if (d->nerrors)
 		goto fail;
 	/* A file read before its atom was known (a template that is also an
