@@ -6,6 +6,8 @@
  *    JSON_PARSER_MAX_DEPTH levels), then the tree is converted.  Objects
  *    are iterated in insertion order, which jansson keeps, so key order is
  *    the text's order.  Nodes get no positions (jansson keeps none).
+ *    The tree lives in an arena owned by its root (value.h), built with
+ *    exactly sized lists and maps.
  *  - jansson refuses integers that do not fit in a json_int_t; for those
  *    the text is parsed a second time with such integers rewritten as
  *    reals (".0" appended), so they become VAL_FLOAT as json.h promises.
@@ -13,7 +15,9 @@
  *    inserted text.
  *  - Writing is compact (no spaces) and deterministic: maps in key order,
  *    floats as val_format's text, and null for NaN and infinities, which
- *    JSON cannot express.
+ *    JSON cannot express.  A float's text always has a '.' or an exponent
+ *    (".0" is appended to an integral one: 1.0, -0.0, 1e+21 stays), so
+ *    every float reads back as a float, every int as an int.
  */
 #include <errno.h>
 #include <limits.h>
@@ -26,7 +30,7 @@
 #include "json.h"
 
 static struct val *
-json_to_val(json_t *j)
+json_to_val(struct val_arena *a, json_t *j)
 {
 	struct val *v = NULL;
 	size_t i;
@@ -34,33 +38,35 @@ json_to_val(json_t *j)
 
 	switch (json_typeof(j)) {
 	case JSON_NULL:
-		v = val_new(VAL_NULL);
+		v = val_new_in(a, VAL_NULL);
 		break;
 	case JSON_TRUE:
-		v = val_new_bool(1);
+		v = val_new_bool_in(a, 1);
 		break;
 	case JSON_FALSE:
-		v = val_new_bool(0);
+		v = val_new_bool_in(a, 0);
 		break;
 	case JSON_INTEGER:
-		v = val_new_int((long long)json_integer_value(j));
+		v = val_new_int_in(a, (long long)json_integer_value(j));
 		break;
 	case JSON_REAL:
-		v = val_new_float(json_real_value(j));
+		v = val_new_float_in(a, json_real_value(j));
 		break;
 	case JSON_STRING:
-		v = val_new_str(json_string_value(j), json_string_length(j));
+		v = val_new_str_in(a, json_string_value(j), json_string_length(j));
 		break;
 	case JSON_ARRAY:
-		v = val_new(VAL_LIST);
+		v = val_new_in(a, VAL_LIST);
+		val_reserve(v, json_array_size(j));
 		for (i = 0; i < json_array_size(j); i++)
-			val_list_push(v, json_to_val(json_array_get(j, i)));
+			val_list_push(v, json_to_val(a, json_array_get(j, i)));
 		break;
 	case JSON_OBJECT:
-		v = val_new(VAL_MAP);
+		v = val_new_in(a, VAL_MAP);
+		val_reserve(v, json_object_size(j));
 		for (it = json_object_iter(j); it; it = json_object_iter_next(j, it))
 			val_map_set(v, json_object_iter_key(it), json_object_iter_key_len(it),
-				json_to_val(json_object_iter_value(it)));
+				json_to_val(a, json_object_iter_value(it)));
 		break;
 	}
 	return v;
@@ -130,6 +136,7 @@ int
 json_parse(const char *name, const char *text, size_t len, struct val **out, struct diag *d)
 {
 	size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES;
+	struct val_arena *a;
 	json_error_t err;
 	json_t *j;
 	int col;
@@ -157,7 +164,9 @@ json_parse(const char *name, const char *text, size_t len, struct val **out, str
 			"invalid JSON: %s", err.text);
 		return DM_EINPUT;
 	}
-	*out = json_to_val(j);
+	a = val_arena_new();
+	*out = json_to_val(a, j);
+	val_arena_set_root(a, *out);
 	json_decref(j);
 	return 0;
 }
@@ -214,10 +223,15 @@ json_put_val(struct buf *b, const struct val *v)
 		val_format(v, b);
 		break;
 	case VAL_FLOAT:
-		if (isfinite(v->f))
+		if (isfinite(v->f)) {
+			size_t start = b->len;
+
 			val_format(v, b);
-		else
+			if (!strpbrk(b->data + start, ".e"))
+				buf_adds(b, ".0");
+		} else {
 			buf_adds(b, "null");
+		}
 		break;
 	case VAL_STR:
 		json_put_str(b, v->s, v->slen);

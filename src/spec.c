@@ -11,14 +11,25 @@
  *    !!str, !!int, !!float, !!bool, !!null, !!seq, !!map and the
  *    non-specific "!" are honoured; any other tag is an error.  Integers
  *    that do not fit in a long long become floats, as in json_parse.
+ *  - Every node, string and array of a parse lives in one arena (see
+ *    value.h); the root owns it.  spec_load parses all its files into one
+ *    arena, so merging them moves nodes within it.  Discarded nodes
+ *    (duplicate keys, merge sources, a failed scalar) stay in the arena
+ *    until the tree goes, so nodes that an anchor points at are never freed
+ *    during the parse, and an error frees everything at once.
+ *  - A collection is built in arrays that grow by doubling and is trimmed
+ *    to its size when it ends (val_shrink), so the tree has no spare room;
+ *    the arena reuses the trimmed arrays for the next collections.  The
+ *    frames of open collections are reused by depth, with their key buffer
+ *    and key-position array, so keys cost no malloc once the frames are
+ *    warm (libyaml still allocates each event's text).
  *  - Anchors are registered when their node is complete; an alias is
  *    expanded by deep copy (positions stay those of the anchored text).
  *    At most SPEC_ALIAS_BUDGET nodes may be created by copying (aliases and
  *    merge keys) per document: "alias expansion too large".  Nodes written
  *    out in the text are bounded by its size, so only copies are counted;
  *    a million nodes is far beyond any real spec and keeps a bomb to a few
- *    hundred megabytes.  Nodes that an anchor may still point at are never
- *    freed before the parse ends (discarded values go to the keep list).
+ *    hundred megabytes.
  *  - Merge keys: a plain, untagged "<<" takes a map or a list of maps;
  *    when the map ends, each of their keys that the map does not have is
  *    copied in (earlier sources win; explicit keys always win).
@@ -97,15 +108,15 @@ name_intern(const char *name)
 	return r;
 }
 
-/* An open collection. */
+/* An open collection.  key, kpos and kcap outlive the frame: the next
+ * frame at the same depth reuses them. */
 struct frame {
 	struct val *v;
 	char *anchor;        /* registered when the node ends */
 	size_t count;        /* nodes in the subtree so far */
 	size_t height;       /* collection levels in the subtree */
 	/* maps only: */
-	char *key;           /* the key waiting for its value */
-	size_t klen;
+	struct buf key;      /* the key waiting for its value */
 	int have_key, merge_key, skip;
 	struct srcpos keypos;
 	struct srcpos *kpos; /* position of each key of v, in order */
@@ -124,10 +135,10 @@ struct parser {
 	const char *text;
 	size_t len;
 	struct diag *d;
+	struct val_arena *arena;
 	struct frame *st;
-	size_t depth, cap;
+	size_t depth, cap;   /* st[0..cap) are initialised */
 	struct val *root;
-	struct val *keep;    /* discarded nodes an anchor may point into */
 	struct val *anames;  /* anchor name -> VAL_INT index into anchors */
 	struct anchor *anchors;
 	size_t nanchors, capanchors;
@@ -229,7 +240,7 @@ digit_in_base(int c, int base)
 /* match_int: [-+]?[0-9]+, 0o[0-7]+ or 0x[0-9a-fA-F]+; a value that does
  * not fit in a long long comes back as a float. */
 static struct val *
-match_int(const char *s, size_t n)
+match_int(struct val_arena *a, const char *s, size_t n)
 {
 	size_t i = 0;
 
@@ -249,7 +260,7 @@ match_int(const char *s, size_t n)
 			u = u * (unsigned)base + (unsigned)dv;
 			f = f * base + dv;
 		}
-		return over ? val_new_float(f) : val_new_int((long long)u);
+		return over ? val_new_float_in(a, f) : val_new_int_in(a, (long long)u);
 	}
 	if (i < n && (s[i] == '-' || s[i] == '+'))
 		i++;
@@ -264,25 +275,25 @@ match_int(const char *s, size_t n)
 		errno = 0;
 		v = strtoll(s, NULL, 10);
 		if (errno == ERANGE)
-			return val_new_float(strtod(s, NULL));
-		return val_new_int(v);
+			return val_new_float_in(a, strtod(s, NULL));
+		return val_new_int_in(a, v);
 	}
 }
 
 /* match_float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?,
  * [-+]?.inf in three spellings, .nan in three spellings. */
 static struct val *
-match_float(const char *s, size_t n)
+match_float(struct val_arena *a, const char *s, size_t n)
 {
 	size_t i = 0;
 	int neg = 0;
 
 	if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN"))
-		return val_new_float(NAN);
+		return val_new_float_in(a, NAN);
 	if (i < n && (s[i] == '-' || s[i] == '+'))
 		neg = s[i++] == '-';
 	if (!strcmp(s + i, ".inf") || !strcmp(s + i, ".Inf") || !strcmp(s + i, ".INF"))
-		return val_new_float(neg ? -INFINITY : INFINITY);
+		return val_new_float_in(a, neg ? -INFINITY : INFINITY);
 	if (i < n && s[i] == '.') {
 		i++;
 		if (i == n || !is_digit((unsigned char)s[i]))
@@ -309,22 +320,25 @@ match_float(const char *s, size_t n)
 	}
 	if (i != n)
 		return NULL;
-	return val_new_float(strtod(s, NULL));
+	return val_new_float_in(a, strtod(s, NULL));
 }
 
 static struct val *
-resolve_plain(const char *s, size_t n)
+resolve_plain(struct val_arena *a, const char *s, size_t n)
 {
 	struct val *v;
 	int b;
 
+	/* only these can start a null, a bool or a number */
+	if (n && !strchr("~nNtTfF0123456789+-.", s[0]))
+		return val_new_str_in(a, s, n);
 	if (match_null(s, n))
-		return val_new(VAL_NULL);
+		return val_new_in(a, VAL_NULL);
 	if (match_bool(s, &b))
-		return val_new_bool(b);
-	if ((v = match_int(s, n)) || (v = match_float(s, n)))
+		return val_new_bool_in(a, b);
+	if ((v = match_int(a, s, n)) || (v = match_float(a, s, n)))
 		return v;
-	return val_new_str(s, n);
+	return val_new_str_in(a, s, n);
 }
 
 /* scalar_value: the value of a scalar event, or NULL after an error. */
@@ -334,6 +348,7 @@ scalar_value(struct parser *p, const yaml_event_t *ev)
 	const char *s = (const char *)ev->data.scalar.value;
 	size_t n = ev->data.scalar.length;
 	const char *tag = (const char *)ev->data.scalar.tag;
+	struct val_arena *a = p->arena;
 	struct val *v = NULL;
 	const char *want = NULL;
 	char tn[64];
@@ -341,35 +356,36 @@ scalar_value(struct parser *p, const yaml_event_t *ev)
 
 	if (!tag) {
 		if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-			v = resolve_plain(s, n);
+			v = resolve_plain(a, s, n);
 		else
-			v = val_new_str(s, n);
+			v = val_new_str_in(a, s, n);
 	} else if (!strcmp(tag, "!") || !strcmp(tag, YAML_TAG_PREFIX "str")) {
-		v = val_new_str(s, n);
+		v = val_new_str_in(a, s, n);
 	} else if (!strcmp(tag, YAML_TAG_PREFIX "null")) {
 		want = "null";
 		if (match_null(s, n))
-			v = val_new(VAL_NULL);
+			v = val_new_in(a, VAL_NULL);
 	} else if (!strcmp(tag, YAML_TAG_PREFIX "bool")) {
 		want = "true or false";
 		if (match_bool(s, &b))
-			v = val_new_bool(b);
+			v = val_new_bool_in(a, b);
 	} else if (!strcmp(tag, YAML_TAG_PREFIX "int")) {
 		want = "an integer";
-		v = match_int(s, n);
+		v = match_int(a, s, n);
 		if (v && v->kind != VAL_INT) {
-			val_free(v);
 			perr(p, mark_pos(p, ev->start_mark), "!!int value \"%s\" is out of range",
 				s);
 			return NULL;
 		}
 	} else if (!strcmp(tag, YAML_TAG_PREFIX "float")) {
 		want = "a number";
-		if ((v = match_int(s, n)) && v->kind == VAL_INT) {
+		if ((v = match_int(a, s, n)) && v->kind == VAL_INT) {
+			double f = (double)v->i;
+
 			v->kind = VAL_FLOAT;
-			v->f = (double)v->i;
+			v->f = f;
 		} else if (!v) {
-			v = match_float(s, n);
+			v = match_float(a, s, n);
 		}
 	} else {
 		perr(p, mark_pos(p, ev->start_mark),
@@ -384,14 +400,6 @@ scalar_value(struct parser *p, const yaml_event_t *ev)
 	}
 	v->pos = mark_pos(p, ev->start_mark);
 	return v;
-}
-
-static void
-keep(struct parser *p, struct val *v)
-{
-	if (!p->keep)
-		p->keep = val_new(VAL_LIST);
-	val_list_push(p->keep, v);
 }
 
 static void
@@ -458,8 +466,6 @@ attach(struct parser *p, struct val *v, size_t count, size_t height)
 	size_t i;
 
 	if (!f) {
-		if (p->root)
-			val_free(p->root);
 		p->root = v;
 		return;
 	}
@@ -471,9 +477,9 @@ attach(struct parser *p, struct val *v, size_t count, size_t height)
 		return;
 	}
 	f->have_key = 0;
-	if (f->skip) {
-		keep(p, v);
-	} else if (f->merge_key) {
+	if (f->skip)
+		return; /* a duplicate's value stays unused in the arena */
+	if (f->merge_key) {
 		int okay = v->kind == VAL_MAP || (v->kind == VAL_LIST && v->n > 0);
 
 		for (i = 0; v->kind == VAL_LIST && i < v->n; i++)
@@ -483,16 +489,13 @@ attach(struct parser *p, struct val *v, size_t count, size_t height)
 			perr(p, f->keypos, "merge key << expects a map or a list of maps, found %s",
 				v->kind == VAL_LIST && v->n ? "a list holding something else"
 							    : a_kind(v->kind));
-			keep(p, v);
 		} else {
 			f->merges = v;
 		}
 	} else {
-		val_map_set(f->v, f->key, f->klen, v);
+		val_map_set(f->v, f->key.data, f->key.len, v);
 		kpos_add(f, f->keypos);
 	}
-	free(f->key);
-	f->key = NULL;
 }
 
 /* map_key: take the next key of the open map f; a duplicate is reported
@@ -527,8 +530,8 @@ map_key(struct parser *p, struct frame *f, const char *key, size_t klen, struct 
 		f->skip = 1;
 		return;
 	}
-	f->key = xstrndup(key, klen);
-	f->klen = klen;
+	buf_clear(&f->key);
+	buf_add(&f->key, key, klen);
 }
 
 static void
@@ -536,13 +539,26 @@ push_frame(struct parser *p, enum val_kind kind, const char *anchor, struct srcp
 {
 	struct frame *f;
 
+	struct buf key;
+	struct srcpos *kpos;
+	size_t kcap;
+
 	if (p->depth == p->cap) {
+		size_t old = p->cap;
+
 		p->cap = p->cap ? p->cap * 2 : 16;
 		p->st = xreallocarray(p->st, p->cap, sizeof(*p->st));
+		memset(p->st + old, 0, (p->cap - old) * sizeof(*p->st));
 	}
 	f = &p->st[p->depth++];
+	key = f->key;
+	kpos = f->kpos;
+	kcap = f->kcap;
 	memset(f, 0, sizeof(*f));
-	f->v = val_new(kind);
+	f->key = key;
+	f->kpos = kpos;
+	f->kcap = kcap;
+	f->v = val_new_in(p->arena, kind);
 	f->v->pos = pos;
 	f->anchor = anchor ? xstrdup(anchor) : NULL;
 	f->count = 1;
@@ -575,7 +591,8 @@ apply_merges(struct parser *p, struct frame *f)
 			}
 			p->copied += c;
 			f->count += c;
-			val_map_set(f->v, src->keys[j], src->keylens[j], val_copy(src->items[j]));
+			val_map_set(f->v, src->keys[j], src->keylens[j],
+				val_copy_in(p->arena, src->items[j]));
 		}
 	}
 }
@@ -586,12 +603,9 @@ pop_frame(struct parser *p)
 	struct frame *f = top(p);
 	struct frame done = *f;
 
-	if (f->merges) {
+	if (f->merges)
 		apply_merges(p, f);
-		keep(p, f->merges);
-	}
-	free(f->kpos);
-	free(f->key);
+	val_shrink(done.v);
 	p->depth--;
 	if (done.anchor) {
 		anchor_add(p, done.anchor, done.v, done.count, done.height);
@@ -659,7 +673,7 @@ on_alias(struct parser *p, const yaml_event_t *ev)
 		return;
 	}
 	p->copied += a->count;
-	v = val_copy(a->v);
+	v = val_copy_in(p->arena, a->v);
 	attach(p, v, a->count, a->height);
 }
 
@@ -679,8 +693,6 @@ on_scalar(struct parser *p, const yaml_event_t *ev)
 			v = scalar_value(p, ev);
 			if (v && anchor)
 				anchor_add(p, anchor, v, 1, 0);
-			if (v)
-				keep(p, v);
 		}
 		map_key(p, f, s, ev->data.scalar.length, mark_pos(p, ev->start_mark), merge);
 		return;
@@ -688,7 +700,7 @@ on_scalar(struct parser *p, const yaml_event_t *ev)
 	v = scalar_value(p, ev);
 	if (!v) {
 		/* keep the structure going so that later errors are found */
-		v = val_new(VAL_NULL);
+		v = val_new_in(p->arena, VAL_NULL);
 		v->pos = mark_pos(p, ev->start_mark);
 	}
 	if (anchor)
@@ -758,21 +770,22 @@ parser_free(struct parser *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->depth; i++) {
-		val_free(p->st[i].v);
-		val_free(p->st[i].merges);
+	for (i = 0; i < p->depth; i++)
 		free(p->st[i].anchor);
-		free(p->st[i].key);
+	for (i = 0; i < p->cap; i++) {
+		buf_free(&p->st[i].key);
 		free(p->st[i].kpos);
 	}
 	free(p->st);
-	val_free(p->keep);
 	val_free(p->anames);
 	free(p->anchors);
 }
 
-int
-spec_parse(const char *name, const char *text, size_t len, struct val **out, struct diag *d)
+/* parse: one document of text into nodes of arena a; on success *out is
+ * its root map (not yet owning a). */
+static int
+parse(struct val_arena *a, const char *name, const char *text, size_t len, struct val **out,
+	struct diag *d)
 {
 	struct parser p;
 	yaml_parser_t yp;
@@ -785,6 +798,7 @@ spec_parse(const char *name, const char *text, size_t len, struct val **out, str
 	p.text = text;
 	p.len = len;
 	p.d = d;
+	p.arena = a;
 	if (!yaml_parser_initialize(&yp))
 		fatal("out of memory");
 	yaml_parser_set_encoding(&yp, YAML_UTF8_ENCODING);
@@ -826,24 +840,35 @@ spec_parse(const char *name, const char *text, size_t len, struct val **out, str
 
 		if (p.root)
 			pos = p.root->pos;
-		val_free(p.root);
-		p.root = val_new(VAL_MAP);
+		p.root = val_new_in(a, VAL_MAP);
 		p.root->pos = pos;
 	} else if (!p.failed && p.root->kind != VAL_MAP) {
 		perr(&p, p.root->pos, "spec root must be a map, found %s", a_kind(p.root->kind));
 	}
 	parser_free(&p);
-	if (p.failed) {
-		val_free(p.root);
+	if (p.failed)
 		return DM_EINPUT;
-	}
 	*out = p.root;
 	return 0;
 }
 
 int
+spec_parse(const char *name, const char *text, size_t len, struct val **out, struct diag *d)
+{
+	struct val_arena *a = val_arena_new();
+	int rc = parse(a, name, text, len, out, d);
+
+	if (rc)
+		val_arena_free(a);
+	else
+		val_arena_set_root(a, *out);
+	return rc;
+}
+
+int
 spec_load(const char *const *paths, size_t n, struct val **out, struct diag *d)
 {
+	struct val_arena *a = val_arena_new();
 	struct val *root = NULL;
 	int rc = 0;
 	size_t i;
@@ -870,7 +895,7 @@ spec_load(const char *const *paths, size_t n, struct val **out, struct diag *d)
 				rc = DM_EINPUT;
 			continue;
 		}
-		r = spec_parse(paths[i], text, len, &v, d);
+		r = parse(a, paths[i], text, len, &v, d);
 		free(text);
 		if (r) {
 			if (!rc)
@@ -883,12 +908,12 @@ spec_load(const char *const *paths, size_t n, struct val **out, struct diag *d)
 			root = v;
 	}
 	if (rc) {
-		val_free(root);
+		val_arena_free(a);
 		return rc;
 	}
-	if (!root) {
-		root = val_new(VAL_MAP);
-	}
+	if (!root)
+		root = val_new_in(a, VAL_MAP);
+	val_arena_set_root(a, root);
 	val_freeze(root, "");
 	*out = root;
 	return 0;

@@ -18,7 +18,9 @@
 
 /* spec_parse: one YAML document (the first, if the stream has several)
  * from text; name is the file name for messages and positions.  The
- * result is not frozen.  DM_EINPUT with messages in d on bad input. */
+ * result is not frozen; it lives in an arena that its root owns (see
+ * value.h), so val_free(root) is one cheap call.  DM_EINPUT with messages
+ * in d on bad input. */
 int spec_parse(const char *name, const char *text, size_t len, struct val **out, struct diag *d);
 /* spec_load: read and parse each file, merge them in order (val_merge)
  * and freeze the result under root path "".  An empty list gives an empty

@@ -1,20 +1,22 @@
-/* value.c - the value tree: construction, merging, freezing, paths,
- * digests and formatting.  See value.h.
+/* value.c - the value tree: construction, arenas, merging, freezing,
+ * paths, digests and formatting.  See value.h.
  *
  * Invariants:
  *  - a VAL_STR always has s != NULL (possibly ""), NUL-terminated at slen.
  *  - a VAL_MAP keeps its keys in insertion order; keys are unique.  A map
  *    with more than VAL_INDEX_MIN keys always has an index (built by
  *    val_map_set as the map grows, and by val_freeze), so the index is
- *    never stale: every insertion goes through val_map_set or
- *    index_insert.  The index is an open-addressing table of positions + 1
- *    (0 = empty slot), at most half full.
+ *    never stale: every insertion goes through val_map_set.  The index is
+ *    an open-addressing table of positions + 1 (0 = empty slot), at most
+ *    half full, hashed with FNV-1a (it lives in memory only).
  *  - val_freeze computes everything readers need (paths, digests,
  *    indexes); nothing is computed lazily afterwards, so frozen trees may be
- *    read by many threads.
+ *    read by many threads.  It also trims every list and map to cap == n.
  *  - Digests are stable across runs and machines: a kind tag byte, then
  *    the canonical content (lengths and integers little-endian, floats as
- *    their val_format text, which is unique per double except NaNs).
+ *    their val_format text, which is unique per double except NaNs).  The
+ *    bytes of a node are laid out in a buffer and hashed in one call, which
+ *    gives the same XXH3-128 as streaming them through a hasher would.
  *    SHAPE digests start with their own tag so they never collide with a
  *    VALUE digest by construction.
  *  - Paths: a key matching [A-Za-z0-9_-]+ is written bare (PARENT.KEY);
@@ -22,7 +24,51 @@
  *    byte written as \0 (an extension, so that every key has a path).
  *    val_resolve() takes a path relative to the node it is given and
  *    accepts exactly this syntax.
+ *
+ * Ownership (value.h, Memory):
+ *  - A heap node (arena == NULL) is one malloc, and so are its string, its
+ *    path, each key, the items, keys and keylens arrays and its index
+ *    (callers such as project.c free a heap frame's arrays themselves).
+ *    val_free() frees it with everything it owns; children that are arena
+ *    nodes are not owned (val_free does nothing for them) unless they are
+ *    an arena's root.
+ *  - An arena node (arena != NULL) lives in its arena, and so do its
+ *    string, keys, path, arrays and index.  Nothing of it is ever freed on
+ *    its own: the arena goes as a whole.  Every node knows its arena so
+ *    that val_map_set and val_list_push can allocate there.  An arena has
+ *    at most one root, the node recorded in it (arena->root == v is the
+ *    "root flag"); val_free(root) frees the arena, val_free() of any
+ *    other node of it is a no-op.
+ *  - An arena may adopt another one (owner != NULL): a root of arena B
+ *    put into a tree of arena A (val_map_set, val_list_push, val_merge)
+ *    stops being a root, and B is freed when A is.  Arenas linked by
+ *    owner form a family whose top is the one with owner == NULL.
+ *  - A node that its holder must free ("owned": a heap node or an arena
+ *    root of another family) may be put into an arena tree.  The top of the
+ *    family counts those (foreign); when it is freed with foreign != 0 it
+ *    walks its tree once and frees them.  A subtree of the family that is
+ *    replaced or dropped (val_map_set, val_merge) is walked the same way.
+ *    In the usual case (a tree loaded by spec.c or json.c) foreign stays
+ *    0 and freeing costs one free() per chunk.
+ *  - val_merge brings src into dst's family first: an arena root is
+ *    adopted; anything else from elsewhere is copied into dst's arena (or,
+ *    for a heap dst, onto the heap) and the original freed.
+ *  - Arena memory: chunks from malloc, growing from ARENA_MIN_CHUNK to
+ *    ARENA_MAX_CHUNK bytes; a request over ARENA_BIG gets a chunk of its
+ *    own.  The arrays of a growing list or map are blocks whose size is a
+ *    power of two; when they grow or are trimmed, the old block goes to a
+ *    free list per size (blocks are filed under the largest power of two
+ *    that fits in them, so a block taken from a list is never too small)
+ *    and the next array of that size reuses it.  The spec loader trims
+ *    every collection when it ends, so a loaded tree has no spare room and
+ *    almost nothing is left on the free lists.  On the 1 MB benchmark spec
+ *    (78k nodes) the packed tree needs 13.7 MB, the arena hands out 14.0 MB
+ *    (indexes, padding, free blocks) and holds 14.7 MB (the last chunk's
+ *    tail): a compaction pass would win under 5%, so there is none.
+ *  - struct val is 120 bytes on LP64 (b, i and f share storage; cap is 32
+ *    bits, filling the hole after kind).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,77 +78,396 @@
 #include "value.h"
 
 #define VAL_INDEX_MIN 8
+#define ARENA_MIN_CHUNK 4096
+#define ARENA_MAX_CHUNK (1024 * 1024)
+#define ARENA_BIG (ARENA_MAX_CHUNK / 8)
+#define ARENA_CLASSES (sizeof(size_t) * CHAR_BIT)
 
 struct val_index {
-	size_t cap;    /* a power of two */
-	size_t *slots; /* position + 1, or 0 */
+	size_t cap;       /* a power of two */
+	uint32_t slots[]; /* position + 1, or 0 */
+};
+
+struct chunk {
+	struct chunk *next;
+	max_align_t data[];
+};
+
+struct val_arena {
+	struct chunk *chunks;
+	char *cur;                /* free space of the current chunk */
+	size_t left;
+	size_t next_size;         /* of the next current chunk */
+	size_t used, held;        /* bytes handed out; bytes malloc'd */
+	struct val *root;         /* the node that owns the arena, or NULL */
+	struct val_arena *owner;  /* the arena that adopted this one */
+	struct val_arena *subs;   /* arenas adopted by this one ... */
+	struct val_arena *sibling; /* ... linked through sibling */
+	size_t foreign;           /* owned nodes put into the tree (top only) */
+	void *blocks[ARENA_CLASSES]; /* free blocks of 2^k bytes */
 };
 
 /* Kind tags fed to the hasher; fixed forever (digests live in caches). */
 static const unsigned char kind_tag[] = {'n', 'b', 'i', 'f', 's', 'l', 'm'};
 #define SHAPE_TAG 'S'
 
-struct val *
-val_new(enum val_kind kind)
-{
-	struct val *v = xcalloc(1, sizeof(*v));
+/* Characters of a bare key: [A-Za-z0-9_-]. */
+static const unsigned char bare_char[256] = {
+	['-'] = 1, ['_'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
 
+/* ---- arenas ------------------------------------------------------------ */
+
+struct val_arena *
+val_arena_new(void)
+{
+	struct val_arena *a = xcalloc(1, sizeof(*a));
+
+	a->next_size = ARENA_MIN_CHUNK;
+	return a;
+}
+
+static struct chunk *
+chunk_new(struct val_arena *a, size_t size)
+{
+	struct chunk *c;
+
+	if (size > SIZE_MAX - sizeof(*c))
+		fatal("out of memory");
+	c = xmalloc(sizeof(*c) + size);
+	c->next = a->chunks;
+	a->chunks = c;
+	a->held += size;
+	return c;
+}
+
+/* arena_alloc: n bytes aligned to align (a power of two <= the alignment
+ * of max_align_t). */
+static void *
+arena_alloc(struct val_arena *a, size_t n, size_t align)
+{
+	size_t pad = (size_t)(-(uintptr_t)a->cur & (align - 1));
+	char *p;
+
+	if (n > a->left || pad > a->left - n) {
+		struct chunk *c;
+
+		if (n > ARENA_BIG) {
+			a->used += n;
+			return chunk_new(a, n)->data;
+		}
+		while (a->next_size < n)
+			a->next_size *= 2;
+		c = chunk_new(a, a->next_size);
+		a->cur = (char *)c->data;
+		a->left = a->next_size;
+		if (a->next_size < ARENA_MAX_CHUNK)
+			a->next_size *= 2;
+		pad = 0;
+	}
+	p = a->cur + pad;
+	a->cur = p + n;
+	a->left -= pad + n;
+	a->used += pad + n;
+	return p;
+}
+
+static char *
+arena_strndup(struct val_arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1, 1);
+
+	if (n)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static unsigned
+floor_log2(size_t n)
+{
+	unsigned k = 0;
+
+	while (n >>= 1)
+		k++;
+	return k;
+}
+
+static int
+is_pow2(size_t n)
+{
+	return n && !(n & (n - 1));
+}
+
+/* arr_alloc: room for an array of n bytes: a recycled or new block when n
+ * is a power of two, else exactly n bytes. */
+static void *
+arr_alloc(struct val_arena *a, size_t n)
+{
+	if (is_pow2(n) && n >= sizeof(void *)) {
+		unsigned k = floor_log2(n);
+		void *p = a->blocks[k];
+
+		if (p) {
+			memcpy(&a->blocks[k], p, sizeof(void *));
+			return p;
+		}
+	}
+	return arena_alloc(a, n, sizeof(void *));
+}
+
+/* arr_release: p (n bytes) is no longer used; file it for reuse. */
+static void
+arr_release(struct val_arena *a, void *p, size_t n)
+{
+	unsigned k;
+
+	if (!p || n < sizeof(void *))
+		return;
+	k = floor_log2(n);
+	memcpy(p, &a->blocks[k], sizeof(void *));
+	a->blocks[k] = p;
+}
+
+static struct val_arena *
+top_of(struct val_arena *a)
+{
+	while (a->owner)
+		a = a->owner;
+	return a;
+}
+
+static void
+arena_adopt(struct val_arena *a, struct val_arena *b)
+{
+	struct val_arena *t = top_of(a);
+
+	b->root = NULL;
+	b->owner = a;
+	b->sibling = a->subs;
+	a->subs = b;
+	t->foreign += b->foreign;
+	b->foreign = 0;
+}
+
+static void
+arena_release(struct val_arena *a)
+{
+	while (a->chunks) {
+		struct chunk *c = a->chunks;
+
+		a->chunks = c->next;
+		free(c);
+	}
+	while (a->subs) {
+		struct val_arena *s = a->subs;
+
+		a->subs = s->sibling;
+		arena_release(s);
+	}
+	free(a);
+}
+
+/* owned: v must be freed by whoever holds it. */
+static int
+owned(const struct val *v)
+{
+	return !v->arena || v->arena->root == v;
+}
+
+/* release_foreign: free the owned nodes held in the subtree of v, a node
+ * of the family of top. */
+static void
+release_foreign(struct val_arena *top, struct val *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		struct val *c = v->items[i];
+
+		if (owned(c))
+			val_free(c);
+		else if (top_of(c->arena) == top)
+			release_foreign(top, c);
+	}
+}
+
+void
+val_arena_free(struct val_arena *a)
+{
+	if (!a)
+		return;
+	if (a->foreign && a->root)
+		release_foreign(a, a->root);
+	arena_release(a);
+}
+
+void
+val_arena_set_root(struct val_arena *a, struct val *root)
+{
+	a->root = root;
+}
+
+static void
+usage_of(const struct val_arena *a, size_t *used, size_t *held)
+{
+	const struct val_arena *s;
+
+	*used += a->used;
+	*held += a->held;
+	for (s = a->subs; s; s = s->sibling)
+		usage_of(s, used, held);
+}
+
+void
+val_arena_usage(const struct val *root, size_t *used, size_t *held)
+{
+	*used = *held = 0;
+	if (root && root->arena)
+		usage_of(top_of(root->arena), used, held);
+}
+
+/* take: item was just put into the collection c; make c's family
+ * responsible for freeing it if it must be freed. */
+static void
+take(struct val *c, struct val *item)
+{
+	struct val_arena *a = c->arena;
+
+	if (!a || !item || item->arena == a)
+		return;
+	if (!item->arena)
+		top_of(a)->foreign++;
+	else if (item->arena->root == item)
+		arena_adopt(a, item->arena);
+}
+
+/* drop: old was just taken out of the collection c: free what it owns. */
+static void
+drop(const struct val *c, struct val *old)
+{
+	struct val_arena *t;
+
+	if (!old)
+		return;
+	if (owned(old)) {
+		val_free(old);
+		return;
+	}
+	if (!c->arena || top_of(c->arena) != (t = top_of(old->arena)))
+		return; /* borrowed */
+	if (t->foreign)
+		release_foreign(t, old);
+}
+
+/* ---- nodes ------------------------------------------------------------- */
+
+struct val *
+val_new_in(struct val_arena *a, enum val_kind kind)
+{
+	struct val *v;
+
+	if (a) {
+		v = arena_alloc(a, sizeof(*v), sizeof(void *));
+		memset(v, 0, sizeof(*v));
+		v->arena = a;
+	} else {
+		v = xcalloc(1, sizeof(*v));
+	}
 	v->kind = kind;
 	if (kind == VAL_STR)
-		v->s = xstrdup("");
+		v->s = a ? arena_strndup(a, "", 0) : xstrdup("");
 	return v;
 }
 
 struct val *
-val_new_str(const char *s, size_t n)
+val_new_str_in(struct val_arena *a, const char *s, size_t n)
 {
-	struct val *v = xcalloc(1, sizeof(*v));
+	struct val *v = val_new_in(a, VAL_NULL);
 
 	v->kind = VAL_STR;
-	v->s = n ? xstrndup(s, n) : xstrdup("");
+	v->s = a ? arena_strndup(a, s, n) : n ? xstrndup(s, n) : xstrdup("");
 	v->slen = n;
 	return v;
 }
 
 struct val *
-val_new_int(long long i)
+val_new_int_in(struct val_arena *a, long long i)
 {
-	struct val *v = val_new(VAL_INT);
+	struct val *v = val_new_in(a, VAL_INT);
 
 	v->i = i;
 	return v;
 }
 
 struct val *
-val_new_float(double f)
+val_new_float_in(struct val_arena *a, double f)
 {
-	struct val *v = val_new(VAL_FLOAT);
+	struct val *v = val_new_in(a, VAL_FLOAT);
 
 	v->f = f;
 	return v;
 }
 
 struct val *
-val_new_bool(int b)
+val_new_bool_in(struct val_arena *a, int b)
 {
-	struct val *v = val_new(VAL_BOOL);
+	struct val *v = val_new_in(a, VAL_BOOL);
 
 	v->b = !!b;
 	return v;
 }
 
-static void
-index_free(struct val_index *ix)
+struct val *
+val_new(enum val_kind kind)
 {
-	if (!ix)
-		return;
-	free(ix->slots);
-	free(ix);
+	return val_new_in(NULL, kind);
 }
 
-/* val_clear: free everything v owns, leaving v itself allocated. */
+struct val *
+val_new_str(const char *s, size_t n)
+{
+	return val_new_str_in(NULL, s, n);
+}
+
+struct val *
+val_new_int(long long i)
+{
+	return val_new_int_in(NULL, i);
+}
+
+struct val *
+val_new_float(double f)
+{
+	return val_new_float_in(NULL, f);
+}
+
+struct val *
+val_new_bool(int b)
+{
+	return val_new_bool_in(NULL, b);
+}
+
 static void
-val_clear(struct val *v)
+index_free(const struct val *v)
+{
+	if (!v->arena)
+		free(v->idx);
+}
+
+/* heap_clear: free everything the heap node v owns, leaving v itself. */
+static void
+heap_clear(struct val *v)
 {
 	size_t i;
 
@@ -115,7 +480,7 @@ val_clear(struct val *v)
 	free(v->items);
 	free(v->keys);
 	free(v->keylens);
-	index_free(v->idx);
+	index_free(v);
 	free(v->path);
 }
 
@@ -124,47 +489,70 @@ val_free(struct val *v)
 {
 	if (!v)
 		return;
-	val_clear(v);
+	if (v->arena) {
+		if (v->arena->root == v)
+			val_arena_free(v->arena);
+		return;
+	}
+	heap_clear(v);
 	free(v);
 }
 
-struct val *
-val_copy(const struct val *v)
-{
-	struct val *c;
-	size_t i;
+/* ---- arrays ------------------------------------------------------------ */
 
-	if (!v)
-		return NULL;
-	c = xcalloc(1, sizeof(*c));
-	c->kind = v->kind;
-	c->pos = v->pos;
-	switch (v->kind) {
-	case VAL_NULL:
-		break;
-	case VAL_BOOL:
-		c->b = v->b;
-		break;
-	case VAL_INT:
-		c->i = v->i;
-		break;
-	case VAL_FLOAT:
-		c->f = v->f;
-		break;
-	case VAL_STR:
-		c->s = xstrndup(v->s ? v->s : "", v->slen);
-		c->slen = v->slen;
-		break;
-	case VAL_LIST:
-		for (i = 0; i < v->n; i++)
-			val_list_push(c, val_copy(v->items[i]));
-		break;
-	case VAL_MAP:
-		for (i = 0; i < v->n; i++)
-			val_map_set(c, v->keys[i], v->keylens[i], val_copy(v->items[i]));
-		break;
+/* set_cap: resize the arrays of the list or map v to hold cap entries
+ * (cap >= v->n). */
+static void
+set_cap(struct val *v, size_t cap)
+{
+	struct val_arena *a = v->arena;
+	int map = v->kind == VAL_MAP;
+
+	if (cap > UINT_MAX)
+		fatal("out of memory");
+	if (!a) {
+		if (!cap) {
+			free(v->items);
+			free(v->keys);
+			free(v->keylens);
+			v->items = NULL;
+			v->keys = NULL;
+			v->keylens = NULL;
+		} else {
+			v->items = xreallocarray(v->items, cap, sizeof(*v->items));
+			if (map) {
+				v->keys = xreallocarray(v->keys, cap, sizeof(*v->keys));
+				v->keylens = xreallocarray(v->keylens, cap, sizeof(*v->keylens));
+			}
+		}
+	} else {
+		struct val **items = NULL;
+		char **keys = NULL;
+		size_t *keylens = NULL;
+
+		if (cap > SIZE_MAX / sizeof(void *))
+			fatal("out of memory");
+		if (cap) {
+			items = arr_alloc(a, cap * sizeof(*items));
+			if (v->n)
+				memcpy(items, v->items, v->n * sizeof(*items));
+			if (map) {
+				keys = arr_alloc(a, cap * sizeof(*keys));
+				keylens = arr_alloc(a, cap * sizeof(*keylens));
+				if (v->n) {
+					memcpy(keys, v->keys, v->n * sizeof(*keys));
+					memcpy(keylens, v->keylens, v->n * sizeof(*keylens));
+				}
+			}
+		}
+		arr_release(a, v->items, v->cap * sizeof(*items));
+		arr_release(a, v->keys, v->cap * sizeof(*keys));
+		arr_release(a, v->keylens, v->cap * sizeof(*keylens));
+		v->items = items;
+		v->keys = keys;
+		v->keylens = keylens;
 	}
-	return c;
+	v->cap = (unsigned int)cap;
 }
 
 static void
@@ -172,25 +560,36 @@ val_grow(struct val *v)
 {
 	if (v->n < v->cap)
 		return;
-	v->cap = v->cap ? v->cap * 2 : 4;
-	v->items = xreallocarray(v->items, v->cap, sizeof(*v->items));
-	if (v->kind == VAL_MAP) {
-		v->keys = xreallocarray(v->keys, v->cap, sizeof(*v->keys));
-		v->keylens = xreallocarray(v->keylens, v->cap, sizeof(*v->keylens));
-	}
+	set_cap(v, v->cap ? (size_t)v->cap * 2 : 4);
 }
 
 void
-val_list_push(struct val *list, struct val *item)
+val_reserve(struct val *v, size_t n)
 {
-	val_grow(list);
-	list->items[list->n++] = item;
+	if ((v->kind == VAL_LIST || v->kind == VAL_MAP) && n > v->cap)
+		set_cap(v, n);
 }
+
+void
+val_shrink(struct val *v)
+{
+	if ((v->kind == VAL_LIST || v->kind == VAL_MAP) && v->cap > v->n)
+		set_cap(v, v->n);
+}
+
+/* ---- maps -------------------------------------------------------------- */
 
 static size_t
 key_hash(const char *key, size_t klen)
 {
-	return (size_t)hash_bytes(key, klen).lo;
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < klen; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 29));
 }
 
 static void
@@ -201,7 +600,7 @@ index_put(struct val_index *ix, const struct val *map, size_t pos)
 
 	while (ix->slots[h])
 		h = (h + 1) & mask;
-	ix->slots[h] = pos + 1;
+	ix->slots[h] = (uint32_t)(pos + 1);
 }
 
 /* index_build: (re)build the index of map sized for at least want keys. */
@@ -209,14 +608,22 @@ static void
 index_build(struct val *map, size_t want)
 {
 	struct val_index *ix;
-	size_t cap = 16, i;
+	size_t cap = 16, i, size;
 
 	while (cap < want * 2)
 		cap *= 2;
-	index_free(map->idx);
-	ix = xmalloc(sizeof(*ix));
+	size = sizeof(*ix) + cap * sizeof(ix->slots[0]);
+	if (map->arena) {
+		if (map->idx)
+			arr_release(map->arena, map->idx,
+				sizeof(*ix) + map->idx->cap * sizeof(ix->slots[0]));
+		ix = arena_alloc(map->arena, size, sizeof(void *));
+		memset(ix, 0, size);
+	} else {
+		index_free(map);
+		ix = xcalloc(1, size);
+	}
 	ix->cap = cap;
-	ix->slots = xcalloc(cap, sizeof(*ix->slots));
 	map->idx = ix;
 	for (i = 0; i < map->n; i++)
 		index_put(ix, map, i);
@@ -234,25 +641,43 @@ index_insert(struct val *map)
 		index_put(map->idx, map, map->n - 1);
 }
 
+/* key_eq: a[0..n) == b[0..n); keys are short, so a loop beats a call. */
+static inline int
+key_eq(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 static long
+map_find_indexed(const struct val *map, const char *key, size_t klen)
+{
+	size_t mask = map->idx->cap - 1;
+	size_t h = key_hash(key, klen) & mask, i;
+
+	while ((i = map->idx->slots[h]) != 0) {
+		i--;
+		if (map->keylens[i] == klen && key_eq(map->keys[i], key, klen))
+			return (long)i;
+		h = (h + 1) & mask;
+	}
+	return -1;
+}
+
+/* map_find: the position of key in map, or -1. */
+static inline long
 map_find(const struct val *map, const char *key, size_t klen)
 {
 	size_t i;
 
-	if (map->idx) {
-		size_t mask = map->idx->cap - 1;
-		size_t h = key_hash(key, klen) & mask;
-
-		while ((i = map->idx->slots[h]) != 0) {
-			i--;
-			if (map->keylens[i] == klen && !memcmp(map->keys[i], key, klen))
-				return (long)i;
-			h = (h + 1) & mask;
-		}
-		return -1;
-	}
+	if (map->idx)
+		return map_find_indexed(map, key, klen);
 	for (i = 0; i < map->n; i++)
-		if (map->keylens[i] == klen && !memcmp(map->keys[i], key, klen))
+		if (map->keylens[i] == klen && key_eq(map->keys[i], key, klen))
 			return (long)i;
 	return -1;
 }
@@ -263,16 +688,21 @@ val_map_set(struct val *map, const char *key, size_t klen, struct val *item)
 	long at = map_find(map, key, klen);
 
 	if (at >= 0) {
-		val_free(map->items[at]);
+		struct val *old = map->items[at];
+
 		map->items[at] = item;
+		take(map, item);
+		if (old != item)
+			drop(map, old);
 		return;
 	}
 	val_grow(map);
-	map->keys[map->n] = xstrndup(key, klen);
+	map->keys[map->n] = map->arena ? arena_strndup(map->arena, key, klen) : xstrndup(key, klen);
 	map->keylens[map->n] = klen;
 	map->items[map->n] = item;
 	map->n++;
 	index_insert(map);
+	take(map, item);
 }
 
 struct val *
@@ -287,10 +717,82 @@ val_map_get(const struct val *map, const char *key, size_t klen)
 }
 
 void
-val_merge(struct val *dst, struct val *src)
+val_list_push(struct val *list, struct val *item)
 {
+	val_grow(list);
+	list->items[list->n++] = item;
+	take(list, item);
+}
+
+/* ---- copies and merging ------------------------------------------------ */
+
+struct val *
+val_copy_in(struct val_arena *a, const struct val *v)
+{
+	struct val *c;
 	size_t i;
 
+	if (!v)
+		return NULL;
+	if (v->kind == VAL_STR) {
+		c = val_new_str_in(a, v->s ? v->s : "", v->slen);
+	} else {
+		c = val_new_in(a, v->kind);
+		if (v->kind == VAL_BOOL)
+			c->b = v->b;
+		else if (v->kind == VAL_INT)
+			c->i = v->i;
+		else if (v->kind == VAL_FLOAT)
+			c->f = v->f;
+	}
+	c->pos = v->pos;
+	if (v->kind == VAL_LIST) {
+		val_reserve(c, v->n);
+		for (i = 0; i < v->n; i++)
+			val_list_push(c, val_copy_in(a, v->items[i]));
+	} else if (v->kind == VAL_MAP) {
+		val_reserve(c, v->n);
+		for (i = 0; i < v->n; i++)
+			val_map_set(c, v->keys[i], v->keylens[i], val_copy_in(a, v->items[i]));
+	}
+	return c;
+}
+
+struct val *
+val_copy(const struct val *v)
+{
+	return val_copy_in(NULL, v);
+}
+
+/* bring: src, to be consumed by a merge into dst, as a node of dst's
+ * family (or of the heap, for a heap dst). */
+static struct val *
+bring(const struct val *dst, struct val *src)
+{
+	struct val *c;
+
+	if (!dst->arena && !src->arena)
+		return src;
+	if (dst->arena && src->arena) {
+		if (top_of(dst->arena) == top_of(src->arena))
+			return src;
+		if (src->arena->root == src) {
+			arena_adopt(dst->arena, src->arena);
+			return src;
+		}
+	}
+	c = val_copy_in(dst->arena, src);
+	val_free(src);
+	return c;
+}
+
+void
+val_merge(struct val *dst, struct val *src)
+{
+	struct val_arena *a = dst->arena;
+	size_t i;
+
+	src = bring(dst, src);
 	if (dst->kind == VAL_MAP && src->kind == VAL_MAP) {
 		for (i = 0; i < src->n; i++) {
 			struct val *old = val_map_get(dst, src->keys[i], src->keylens[i]);
@@ -299,19 +801,32 @@ val_merge(struct val *dst, struct val *src)
 				val_merge(old, src->items[i]);
 			else
 				val_map_set(dst, src->keys[i], src->keylens[i], src->items[i]);
-			free(src->keys[i]);
 		}
-		src->n = 0;
-		val_free(src);
+		if (!src->arena) {
+			for (i = 0; i < src->n; i++)
+				free(src->keys[i]);
+			src->n = 0;
+			val_free(src);
+		}
 		return;
 	}
-	val_clear(dst);
+	if (a) {
+		for (i = 0; i < dst->n; i++)
+			drop(dst, dst->items[i]);
+	} else {
+		heap_clear(dst);
+	}
 	*dst = *src;
+	dst->arena = a;
 	dst->path = NULL;
 	memset(&dst->digest, 0, sizeof(dst->digest));
-	free(src->path);
-	free(src);
+	if (!src->arena) {
+		free(src->path);
+		free(src);
+	}
 }
+
+/* ---- paths ------------------------------------------------------------- */
 
 static int
 key_is_bare(const char *key, size_t klen)
@@ -320,115 +835,277 @@ key_is_bare(const char *key, size_t klen)
 
 	if (!klen)
 		return 0;
-	for (i = 0; i < klen; i++) {
-		unsigned char c = (unsigned char)key[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    c == '_' || c == '-'))
+	for (i = 0; i < klen; i++)
+		if (!bare_char[(unsigned char)key[i]])
 			return 0;
-	}
 	return 1;
+}
+
+/* child_path_len: the length of the path of key under a parent path of
+ * length plen; *bare tells which form it takes. */
+static size_t
+child_path_len(size_t plen, const char *key, size_t klen, int *bare)
+{
+	size_t i, n;
+
+	*bare = key_is_bare(key, klen);
+	if (*bare)
+		return plen + (plen ? 1 : 0) + klen;
+	n = plen + 4 + klen;
+	for (i = 0; i < klen; i++)
+		if (key[i] == '"' || key[i] == '\\' || key[i] == '\0')
+			n++;
+	return n;
+}
+
+/* child_path_put: write that path (and a NUL) to out. */
+static void
+child_path_put(char *out, const char *parent, size_t plen, const char *key, size_t klen,
+	int bare)
+{
+	size_t i;
+
+	memcpy(out, parent, plen);
+	out += plen;
+	if (bare) {
+		if (plen)
+			*out++ = '.';
+		memcpy(out, key, klen);
+		out[klen] = '\0';
+		return;
+	}
+	*out++ = '[';
+	*out++ = '"';
+	for (i = 0; i < klen; i++) {
+		if (key[i] == '"' || key[i] == '\\') {
+			*out++ = '\\';
+			*out++ = key[i];
+		} else if (key[i] == '\0') {
+			*out++ = '\\';
+			*out++ = '0';
+		} else {
+			*out++ = key[i];
+		}
+	}
+	*out++ = '"';
+	*out++ = ']';
+	*out = '\0';
 }
 
 char *
 val_child_path(const char *parent, const char *key, size_t klen)
 {
-	struct buf b = {0};
-	size_t i;
+	size_t plen = parent ? strlen(parent) : 0, len;
+	int bare;
+	char *p;
 
-	if (!parent)
-		parent = "";
-	buf_adds(&b, parent);
-	if (key_is_bare(key, klen)) {
-		if (*parent)
-			buf_addc(&b, '.');
-		buf_add(&b, key, klen);
-		return buf_release(&b);
-	}
-	buf_adds(&b, "[\"");
-	for (i = 0; i < klen; i++) {
-		if (key[i] == '"' || key[i] == '\\')
-			buf_addc(&b, '\\');
-		if (key[i] == '\0')
-			buf_adds(&b, "\\0");
-		else
-			buf_addc(&b, key[i]);
-	}
-	buf_adds(&b, "\"]");
-	return buf_release(&b);
+	len = child_path_len(plen, key, klen, &bare);
+	p = xmalloc(len + 1);
+	child_path_put(p, parent ? parent : "", plen, key, klen, bare);
+	return p;
 }
 
+/* fmt_u64: the decimal digits of u, written backwards ending at end;
+ * returns the first. */
 static char *
-item_path(const char *parent, size_t i)
+fmt_u64(unsigned long long u, char *end)
 {
-	return xasprintf("%s[%zu]", parent, i);
+	do
+		*--end = (char)('0' + u % 10);
+	while (u /= 10);
+	return end;
 }
 
-static void
-hash_format(struct hasher *h, const struct val *v)
+/* fmt_ll: i in decimal into buf[24]; returns the start, *len its length. */
+static char *
+fmt_ll(long long i, char buf[24], size_t *len)
 {
-	struct buf b = {0};
+	unsigned long long u = i < 0 ? 0ULL - (unsigned long long)i : (unsigned long long)i;
+	char *p = fmt_u64(u, buf + 24);
 
-	val_format(v, &b);
-	hasher_add_str(h, b.data ? b.data : "", b.len);
-	buf_free(&b);
+	if (i < 0)
+		*--p = '-';
+	*len = (size_t)(buf + 24 - p);
+	return p;
 }
 
-static void
-freeze_node(struct val *v, char *path, struct hasher *h)
+/* ---- freezing ---------------------------------------------------------- */
+
+struct freeze {
+	struct buf hb; /* the bytes of one node's digest */
+};
+
+/* put_u64: v little-endian at p; returns p + 8. */
+static unsigned char *
+put_u64(unsigned char *p, uint64_t v)
 {
-	size_t i;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8);
+#else
+	int i;
 
-	free(v->path);
-	v->path = path;
-	for (i = 0; i < v->n; i++) {
-		char *cp = v->kind == VAL_MAP ? val_child_path(path, v->keys[i], v->keylens[i])
-					      : item_path(path, i);
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+#endif
+	return p + 8;
+}
 
-		freeze_node(v->items[i], cp, h);
+static void format_float(double f, struct buf *out);
+
+/* node_digest: v's digest from its content and its children's digests. */
+static struct digest
+node_digest(struct freeze *fz, const struct val *v)
+{
+	struct buf *b = &fz->hb;
+	unsigned char *p;
+	size_t i, need = 1 + 8;
+	char num[24];
+	const char *text = NULL;
+	size_t tlen = 0;
+
+	buf_clear(b);
+	switch (v->kind) {
+	case VAL_NULL:
+	case VAL_BOOL:
+		break;
+	case VAL_INT:
+		text = fmt_ll(v->i, num, &tlen);
+		need += tlen;
+		break;
+	case VAL_FLOAT:
+		buf_reserve(b, 1 + 8);
+		b->len = 1 + 8;
+		format_float(v->f, b);
+		tlen = b->len - 9;
+		break;
+	case VAL_STR:
+		need += v->slen;
+		break;
+	case VAL_LIST:
+		need += v->n * 16;
+		break;
+	case VAL_MAP:
+		for (i = 0; i < v->n; i++)
+			need += 8 + v->keylens[i] + 16;
+		break;
 	}
-	if (v->kind == VAL_MAP && v->n > VAL_INDEX_MIN && !v->idx)
-		index_build(v, v->n);
-
-	hasher_reset(h);
-	hasher_add(h, &kind_tag[v->kind], 1);
+	buf_reserve(b, need);
+	p = (unsigned char *)b->data;
+	*p++ = kind_tag[v->kind];
 	switch (v->kind) {
 	case VAL_NULL:
 		break;
 	case VAL_BOOL:
-		hasher_add(h, v->b ? "1" : "0", 1);
+		*p++ = v->b ? '1' : '0';
 		break;
 	case VAL_INT:
+		p = put_u64(p, tlen);
+		memcpy(p, text, tlen);
+		p += tlen;
+		break;
 	case VAL_FLOAT:
-		hash_format(h, v);
+		p = put_u64(p, tlen) + tlen;
 		break;
 	case VAL_STR:
-		hasher_add_str(h, v->s, v->slen);
+		p = put_u64(p, v->slen);
+		if (v->slen)
+			memcpy(p, v->s, v->slen);
+		p += v->slen;
 		break;
 	case VAL_LIST:
-		hasher_add_u64(h, v->n);
-		for (i = 0; i < v->n; i++)
-			hasher_add_digest(h, v->items[i]->digest);
+		p = put_u64(p, v->n);
+		for (i = 0; i < v->n; i++) {
+			p = put_u64(p, v->items[i]->digest.hi);
+			p = put_u64(p, v->items[i]->digest.lo);
+		}
 		break;
 	case VAL_MAP:
-		hasher_add_u64(h, v->n);
+		p = put_u64(p, v->n);
 		for (i = 0; i < v->n; i++) {
-			hasher_add_str(h, v->keys[i], v->keylens[i]);
-			hasher_add_digest(h, v->items[i]->digest);
+			p = put_u64(p, v->keylens[i]);
+			if (v->keylens[i])
+				memcpy(p, v->keys[i], v->keylens[i]);
+			p += v->keylens[i];
+			p = put_u64(p, v->items[i]->digest.hi);
+			p = put_u64(p, v->items[i]->digest.lo);
 		}
 		break;
 	}
-	v->digest = hasher_final(h);
+	return hash_bytes(b->data, (size_t)(p - (unsigned char *)b->data));
+}
+
+/* path_room: memory for a path of len bytes for v, from v's owner. */
+static char *
+path_room(const struct val *v, size_t len)
+{
+	return v->arena ? arena_alloc(v->arena, len + 1, 1) : xmalloc(len + 1);
+}
+
+static void
+set_path(struct val *v, char *path)
+{
+	char *old = v->path;
+
+	v->path = path;
+	if (!v->arena)
+		free(old);
+}
+
+static void
+freeze_node(struct freeze *fz, struct val *v, size_t plen)
+{
+	size_t i;
+
+	val_shrink(v);
+	for (i = 0; i < v->n; i++) {
+		struct val *c = v->items[i];
+		size_t len;
+		char *cp;
+
+		if (v->kind == VAL_MAP) {
+			int bare;
+
+			len = child_path_len(plen, v->keys[i], v->keylens[i], &bare);
+			cp = path_room(c, len);
+			child_path_put(cp, v->path, plen, v->keys[i], v->keylens[i], bare);
+		} else {
+			char num[24], *d = fmt_u64(i, num + sizeof(num));
+			size_t dl = (size_t)(num + sizeof(num) - d);
+
+			len = plen + dl + 2;
+			cp = path_room(c, len);
+			memcpy(cp, v->path, plen);
+			cp[plen] = '[';
+			memcpy(cp + plen + 1, d, dl);
+			cp[plen + 1 + dl] = ']';
+			cp[len] = '\0';
+		}
+		set_path(c, cp);
+		freeze_node(fz, c, len);
+	}
+	if (v->kind == VAL_MAP && v->n > VAL_INDEX_MIN && !v->idx)
+		index_build(v, v->n);
+	v->digest = node_digest(fz, v);
 }
 
 void
 val_freeze(struct val *root, const char *root_path)
 {
-	struct hasher *h = hasher_new();
+	struct freeze fz = {{0}};
+	size_t len;
+	char *p;
 
-	freeze_node(root, xstrdup(root_path ? root_path : ""), h);
-	hasher_free(h);
+	if (!root_path)
+		root_path = "";
+	len = strlen(root_path);
+	p = path_room(root, len);
+	memcpy(p, root_path, len + 1);
+	set_path(root, p);
+	freeze_node(&fz, root, len);
+	buf_free(&fz.hb);
 }
+
+/* ---- resolving --------------------------------------------------------- */
 
 /* parse_quoted: p points after ["; decode the key into b, return the
  * position after "], or NULL on bad syntax. */
@@ -460,6 +1137,48 @@ parse_quoted(const char *p, struct buf *b)
 	return p + 2;
 }
 
+/* resolve_step: one step of a path from v at *pp (not at its end); the
+ * node reached, or NULL.  *pp moves past the step. */
+static const struct val *
+resolve_step(const struct val *v, const char **pp, int first, struct buf *key)
+{
+	const char *p = *pp, *k;
+	size_t i = 0;
+
+	if (*p == '[' && p[1] == '"') {
+		p = parse_quoted(p + 2, key);
+		*pp = p;
+		return p ? val_map_get(v, key->data, key->len) : NULL;
+	}
+	if (*p == '[') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return NULL;
+		while (*p >= '0' && *p <= '9') {
+			size_t d = (size_t)(*p++ - '0');
+
+			if (i >= SIZE_MAX / 10 && i > (SIZE_MAX - d) / 10)
+				return NULL;
+			i = i * 10 + d;
+		}
+		if (*p++ != ']')
+			return NULL;
+		*pp = p;
+		return v->kind == VAL_LIST && i < v->n ? v->items[i] : NULL;
+	}
+	if (!first && *p++ != '.')
+		return NULL;
+	k = p;
+	while (bare_char[(unsigned char)*p])
+		p++;
+	if (p == k || (*p && *p != '.' && *p != '['))
+		return NULL;
+	*pp = p;
+	if (v->kind != VAL_MAP || (i = (size_t)map_find(v, k, (size_t)(p - k))) == (size_t)-1)
+		return NULL;
+	return v->items[i];
+}
+
 const struct val *
 val_resolve(const struct val *root, const char *path)
 {
@@ -471,45 +1190,15 @@ val_resolve(const struct val *root, const char *path)
 	if (!v || !p)
 		return NULL;
 	while (v && *p) {
-		if (*p == '[' && p[1] == '"') {
-			p = parse_quoted(p + 2, &key);
-			v = p ? val_map_get(v, key.data, key.len) : NULL;
-		} else if (*p == '[') {
-			size_t i = 0;
-
-			p++;
-			if (*p < '0' || *p > '9')
-				v = NULL;
-			while (v && *p >= '0' && *p <= '9') {
-				size_t d = (size_t)(*p++ - '0');
-
-				if (i > (SIZE_MAX - d) / 10)
-					v = NULL;
-				else
-					i = i * 10 + d;
-			}
-			if (v && *p++ != ']')
-				v = NULL;
-			if (v)
-				v = v->kind == VAL_LIST && i < v->n ? v->items[i] : NULL;
-		} else {
-			const char *k;
-			size_t klen;
-
-			if (!first && *p++ != '.')
-				v = NULL;
-			k = p;
-			while (*p && *p != '.' && *p != '[')
-				p++;
-			klen = (size_t)(p - k);
-			if (v)
-				v = key_is_bare(k, klen) ? val_map_get(v, k, klen) : NULL;
-		}
+		v = resolve_step(v, &p, first, &key);
 		first = 0;
 	}
-	buf_free(&key);
+	if (key.data)
+		buf_free(&key);
 	return v;
 }
+
+/* ---- reading ----------------------------------------------------------- */
 
 struct digest
 val_use_digest(const struct val *v, enum val_use use)
@@ -612,6 +1301,10 @@ format_float(double f, struct buf *out)
 void
 val_format(const struct val *v, struct buf *out)
 {
+	char num[24];
+	const char *t;
+	size_t len;
+
 	if (!v)
 		return;
 	switch (v->kind) {
@@ -623,7 +1316,8 @@ val_format(const struct val *v, struct buf *out)
 		buf_adds(out, v->b ? "true" : "false");
 		break;
 	case VAL_INT:
-		buf_printf(out, "%lld", v->i);
+		t = fmt_ll(v->i, num, &len);
+		buf_add(out, t, len);
 		break;
 	case VAL_FLOAT:
 		format_float(v->f, out);

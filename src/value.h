@@ -12,8 +12,22 @@
  *    canonical text; lists hash their kind, length and item digests; maps
  *    their kind, length and (key, value digest) pairs in order.
  *  - maps with many keys have a hash index, so val_map_get is O(1).
+ *  - lists and maps have no spare capacity (cap == n).
  * Nodes built outside a spec (synthetic frames, render data) may have
  * path == NULL; dependency recording ignores them.
+ *
+ * Memory.  A node is either on the heap (arena == NULL: val_new*, val_copy;
+ * it owns its strings and arrays, which are malloc'd one by one) or in an
+ * arena (arena != NULL: the trees made by spec_parse, spec_load and
+ * json_parse, or by val_new_in and friends).  An arena holds the nodes,
+ * strings, keys, paths and arrays of one tree in a few large blocks; the
+ * tree's root owns it, so val_free(root) releases the whole tree at once,
+ * and val_free() of any other node of an arena does nothing.  A heap
+ * collection may hold arena nodes without owning them (val_free skips
+ * them; an arena root, though, is freed with its holder), and an arena
+ * tree may be given heap nodes or other arena roots (val_map_set,
+ * val_list_push, val_merge): they are freed with it.  Never free() or
+ * realloc() a string or array of an arena node.
  */
 #ifndef DM_VALUE_H
 #define DM_VALUE_H
@@ -40,22 +54,27 @@ enum val_use {
 };
 
 struct val_index; /* private hash index of a large map */
+struct val_arena; /* private: the memory of a tree made in one piece */
 
 struct val {
 	enum val_kind kind;
-	int b;            /* VAL_BOOL */
-	long long i;      /* VAL_INT */
-	double f;         /* VAL_FLOAT */
+	unsigned int cap; /* private: room in items (keys, keylens) */
+	union {
+		int b;       /* VAL_BOOL (read it only from a VAL_BOOL) */
+		long long i; /* VAL_INT */
+		double f;    /* VAL_FLOAT */
+	};
 	char *s;          /* VAL_STR: bytes, NUL-terminated */
 	size_t slen;
 	struct val **items; /* VAL_LIST items, VAL_MAP values */
 	char **keys;        /* VAL_MAP keys, NUL-terminated, in order */
 	size_t *keylens;
-	size_t n, cap;
+	size_t n;
 	struct val_index *idx;
 	char *path;       /* see above; NULL until frozen or if synthetic */
 	struct srcpos pos; /* where the value was written, if known */
 	struct digest digest;
+	struct val_arena *arena; /* NULL: a heap node (see Memory above) */
 };
 
 struct val *val_new(enum val_kind kind);
@@ -63,8 +82,10 @@ struct val *val_new_str(const char *s, size_t n);
 struct val *val_new_int(long long i);
 struct val *val_new_float(double f);
 struct val *val_new_bool(int b);
+/* val_free: free a heap node and what it owns, or the whole tree of an
+ * arena root; nothing for another node of an arena. */
 void val_free(struct val *v);
-/* val_copy: a deep copy (not frozen). */
+/* val_copy: a deep copy on the heap (not frozen). */
 struct val *val_copy(const struct val *v);
 
 /* val_list_push: append item (ownership passes to list). */
@@ -77,9 +98,34 @@ struct val *val_map_get(const struct val *map, const char *key, size_t klen);
 /* val_merge: deep-merge src into dst; maps merge key by key, anything else
  * is replaced.  src is consumed. */
 void val_merge(struct val *dst, struct val *src);
+/* val_reserve: room for n items (or keys) in a list or map, so that
+ * filling it up to n allocates nothing more. */
+void val_reserve(struct val *v, size_t n);
+/* val_shrink: give up the spare room of a list or map (cap = n). */
+void val_shrink(struct val *v);
 
-/* val_freeze: compute paths, digests and map indexes for the whole tree.
- * root_path is "" for a spec root. */
+/* Arenas, for loaders.  val_arena_new makes an empty arena; the val_*_in
+ * constructors make nodes in it (a NULL arena means the heap, like
+ * val_new*).  val_arena_set_root hands the arena to root (a node of it):
+ * from then on val_free(root) frees the arena.  val_arena_free frees an
+ * arena that no root owns yet, with every node in it (for error paths). */
+struct val_arena *val_arena_new(void);
+void val_arena_set_root(struct val_arena *a, struct val *root);
+void val_arena_free(struct val_arena *a);
+struct val *val_new_in(struct val_arena *a, enum val_kind kind);
+struct val *val_new_str_in(struct val_arena *a, const char *s, size_t n);
+struct val *val_new_int_in(struct val_arena *a, long long i);
+struct val *val_new_float_in(struct val_arena *a, double f);
+struct val *val_new_bool_in(struct val_arena *a, int b);
+/* val_copy_in: a deep copy in a (not frozen), exactly sized. */
+struct val *val_copy_in(struct val_arena *a, const struct val *v);
+/* val_arena_usage: bytes handed out by the arena(s) of root's tree, and
+ * bytes they hold from malloc; both 0 for a heap node. */
+void val_arena_usage(const struct val *root, size_t *used, size_t *held);
+
+/* val_freeze: compute paths, digests and map indexes for the whole tree,
+ * and drop spare room in lists and maps.  root_path is "" for a spec
+ * root. */
 void val_freeze(struct val *root, const char *root_path);
 /* val_resolve: the node at path (syntax above) under root, or NULL. */
 const struct val *val_resolve(const struct val *root, const char *path);

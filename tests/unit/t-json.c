@@ -213,7 +213,8 @@ test_put_val(void)
 	val_list_push(v, val_new_float(1.5e-7));
 	val_list_push(v, val_new_int(-7));
 	s = to_json(v);
-	is_str(s, "[null,null,null,1.21,1e+300,-0,3,1.5e-7,-7]", "numbers; non-finite as null");
+	is_str(s, "[null,null,null,1.21,1e+300,-0.0,3.0,1.5e-7,-7]",
+		"numbers; non-finite as null; integral floats keep a .0");
 	free(s);
 	val_free(v);
 	s = to_json(NULL);
@@ -248,6 +249,70 @@ test_put_val(void)
 	}
 }
 
+/* test_floats_read_back: every float written reads back as a float with
+ * the same value (and sign), every int as an int. */
+static void
+test_floats_read_back(void)
+{
+	static const double xs[] = {-0.0, 0.0, 1.0, -1.0, 3.0, 1e20, 1e21, -1e21, 1e300,
+		123456789012.0, 9007199254740993.0, 0.5, 1.5e-7, 5e-324, 1.7976931348623157e308};
+	static const char *const want[] = {"-0.0", "0.0", "1.0", "-1.0", "3.0",
+		"100000000000000000000.0", "1e+21", "-1e+21", "1e+300", "123456789012.0",
+		"9007199254740992.0", "0.5", "1.5e-7", "5e-324", "1.7976931348623157e+308"};
+	struct val *l = val_new(VAL_LIST), *back;
+	size_t i, n = sizeof(xs) / sizeof(xs[0]);
+	char *s, *again;
+	int good = 1;
+
+	for (i = 0; i < n; i++) {
+		struct val *v = val_new_float(xs[i]);
+
+		s = to_json(v);
+		if (strcmp(s, want[i]))
+			good = 0, note("%.17g written as %s, want %s", xs[i], s, want[i]);
+		free(s);
+		val_list_push(l, v);
+	}
+	ok(good, "integral floats are written with .0, others as val_format's text");
+	val_list_push(l, val_new_int(-0));
+	val_list_push(l, val_new_int(1));
+	s = to_json(l);
+	back = parse(s, NULL);
+	good = back && back->n == n + 2;
+	for (i = 0; good && i < n; i++) {
+		const struct val *v = back->items[i];
+
+		if (v->kind != VAL_FLOAT || v->f != xs[i] || !signbit(v->f) != !signbit(xs[i]))
+			good = 0, note("item %zu read back as %s", i, val_kind_name(v->kind));
+	}
+	ok(good, "every float reads back as the same float (-0.0 keeps its sign)");
+	ok(back && back->items[n]->kind == VAL_INT && back->items[n]->i == 0 &&
+			back->items[n + 1]->kind == VAL_INT && back->items[n + 1]->i == 1,
+		"ints stay ints");
+	again = back ? to_json(back) : NULL;
+	is_str(again, s, "writing what was read back gives the same text");
+	free(s);
+	free(again);
+	val_free(back);
+	val_free(l);
+}
+
+static void
+test_arena(void)
+{
+	struct val *v = parse("{\"a\": [1, 2, 3], \"b\": {\"c\": \"d\", \"e\": []}}", NULL);
+	const struct val *a = v ? val_map_get(v, "a", 1) : NULL;
+	size_t used, held;
+
+	ok(v && v->arena && a && a->arena == v->arena && a->items[2]->arena == v->arena,
+		"a parsed tree lives in one arena");
+	ok(v && v->cap == v->n && a && a->cap == 3 && val_resolve(v, "b.e")->cap == 0,
+		"lists and maps are sized exactly");
+	val_arena_usage(v, &used, &held);
+	ok(used > 0 && used <= held, "usage %zu of %zu bytes", used, held);
+	val_free(v);
+}
+
 int
 main(void)
 {
@@ -255,6 +320,8 @@ main(void)
 	test_errors();
 	test_put_str();
 	test_put_val();
+	test_floats_read_back();
+	test_arena();
 	diag_free(&d);
 	return done_testing();
 }

@@ -1,5 +1,6 @@
 /* t-spec.c - the YAML spec loader: core schema, tags, anchors and aliases,
- * merge keys, errors with their positions, limits, multi-file merging. */
+ * merge keys, errors with their positions, limits, multi-file merging, and
+ * the memory of a loaded tree (one arena, no spare room). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,6 +479,65 @@ write_file(const char *path, const char *text)
 	return fclose(f);
 }
 
+/* in_one_arena: every node of v is in arena a, and no list or map has
+ * spare room. */
+static int
+in_one_arena(const struct val *v, const struct val_arena *a)
+{
+	size_t i;
+
+	if (v->arena != a || v->cap != v->n)
+		return 0;
+	for (i = 0; i < v->n; i++)
+		if (!in_one_arena(v->items[i], a))
+			return 0;
+	return 1;
+}
+
+static void
+test_memory(void)
+{
+	char *err;
+	struct val *root, *other;
+	const struct val *c;
+	size_t used, held;
+	struct buf big = {0};
+	int i;
+
+	root = parse("a: &a {x: [1, 2, 3, 4, 5], y: {z: null}}\nb: *a\n"
+		     "c:\n  <<: *a\n  w: 1\nd: [{k: 1}, {k: 2}]\n",
+		&err);
+	ok(root && root->arena, "a parsed spec lives in an arena");
+	ok(root && in_one_arena(root, root->arena),
+		"aliases and merges are copied into it; every collection trimmed");
+	val_arena_usage(root, &used, &held);
+	ok(used > 0 && held >= used, "usage %zu of %zu bytes", used, held);
+	val_free((struct val *)val_map_get(root, "b", 1));
+	is_int(val_resolve(root, "b.x[4]")->i, 5, "freeing an inner node does nothing");
+	other = parse("c: {w: 2, v: 3}\ne: true\n", NULL);
+	val_merge(root, other);
+	is_int(val_resolve(root, "c.w")->i, 2, "two parsed specs merge");
+	is_int(val_resolve(root, "c.x[0]")->i, 1, "merged map keeps its keys");
+	ok(val_resolve(root, "e")->b, "and gains new ones");
+	val_freeze(root, "");
+	c = val_resolve(root, "c.v");
+	is_str(c ? c->path : NULL, "c.v", "the merged tree freezes");
+	val_free(root);
+	free(err);
+
+	for (i = 0; i < 3000; i++)
+		buf_printf(&big, "k%d: {name: n%d, list: [a, b, %d]}\n", i, i, i);
+	root = parse(big.data, &err);
+	ok(root && root->n == 3000 && root->idx, "3,000 keys (%s)", err ? err : "ok");
+	ok(root && in_one_arena(root, root->arena), "a large map is trimmed too");
+	val_arena_usage(root, &used, &held);
+	ok(used <= held && used - 3000 * 7 * sizeof(struct val) < 3000 * 150,
+		"little beyond the nodes: %zu bytes for %d nodes", used, 3000 * 7 + 1);
+	val_free(root);
+	free(err);
+	buf_free(&big);
+}
+
 static void
 test_load(void)
 {
@@ -514,6 +574,7 @@ test_load(void)
 		is_str(val_resolve(v, "name")->pos.file, p1, "kept node comes from the first file");
 		is_str(v->keys[3], "extra", "new keys appended in order");
 		ok(!digest_is_zero(v->digest), "root digest computed");
+		ok(in_one_arena(v, v->arena), "all files in one arena, trimmed");
 	}
 	val_free(v);
 
@@ -563,6 +624,7 @@ main(void)
 	test_depth();
 	test_positions();
 	test_load();
+	test_memory();
 	diag_free(&d);
 	return done_testing();
 }

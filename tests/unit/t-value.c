@@ -1,5 +1,6 @@
 /* t-value.c - the value tree: maps, merging, paths, resolve, digests,
- * truth and formatting. */
+ * truth and formatting; arenas and trees that mix arena and heap nodes
+ * (run under valgrind or ASan, the frees are checked too). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,13 @@ test_paths(void)
 	ok(val_resolve(root, "m.a.b.c") == NULL, "past a leaf");
 	ok(val_resolve(root, "name.") == NULL, "dot at end");
 	ok(val_resolve(root, "") == root, "empty path is the root");
+	ok(val_resolve(root, "list[0001]") == val_resolve(root, "list[1]"),
+		"leading zeros in an index");
+	ok(val_resolve(root, "list[18446744073709551615]") == NULL &&
+			val_resolve(root, "list[18446744073709551616]") == NULL,
+		"SIZE_MAX and beyond");
+	ok(val_resolve(root, "list[1].x.y") == NULL && val_resolve(root, "list[1][\"x.y\"]"),
+		"a key that needs quoting only matches quoted");
 	val_free(root);
 
 	p = val_child_path("", "a", 1);
@@ -527,6 +535,294 @@ test_format(void)
 	is_str(val_kind_name(VAL_MAP), "map", "kind name map");
 }
 
+/* ref_digest: the digest as the first implementation computed it, by
+ * streaming the canonical bytes through a hasher: kind tag, then the
+ * content (see value.c).  Cached keys depend on it never changing. */
+static struct digest
+ref_digest(const struct val *v)
+{
+	static const unsigned char tag[] = {'n', 'b', 'i', 'f', 's', 'l', 'm'};
+	struct hasher *h = hasher_new();
+	struct digest *kids = calloc(v->n + 1, sizeof(*kids)), d;
+	struct buf b = {0};
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		kids[i] = ref_digest(v->items[i]);
+	hasher_add(h, &tag[v->kind], 1);
+	switch (v->kind) {
+	case VAL_NULL:
+		break;
+	case VAL_BOOL:
+		hasher_add(h, v->b ? "1" : "0", 1);
+		break;
+	case VAL_INT:
+	case VAL_FLOAT:
+		val_format(v, &b);
+		hasher_add_str(h, b.data, b.len);
+		break;
+	case VAL_STR:
+		hasher_add_str(h, v->s, v->slen);
+		break;
+	case VAL_LIST:
+		hasher_add_u64(h, v->n);
+		for (i = 0; i < v->n; i++)
+			hasher_add_digest(h, kids[i]);
+		break;
+	case VAL_MAP:
+		hasher_add_u64(h, v->n);
+		for (i = 0; i < v->n; i++) {
+			hasher_add_str(h, v->keys[i], v->keylens[i]);
+			hasher_add_digest(h, kids[i]);
+		}
+		break;
+	}
+	d = hasher_final(h);
+	hasher_free(h);
+	buf_free(&b);
+	free(kids);
+	return d;
+}
+
+/* same_digests: every node of v has the reference digest. */
+static int
+same_digests(const struct val *v)
+{
+	size_t i;
+
+	if (!digest_eq(v->digest, ref_digest(v))) {
+		note("digest of %s differs from the reference", v->path);
+		return 0;
+	}
+	for (i = 0; i < v->n; i++)
+		if (!same_digests(v->items[i]))
+			return 0;
+	return 1;
+}
+
+/* all_trimmed: no list or map of v has spare room. */
+static int
+all_trimmed(const struct val *v)
+{
+	size_t i;
+
+	if (v->cap != v->n)
+		return 0;
+	for (i = 0; i < v->n; i++)
+		if (!all_trimmed(v->items[i]))
+			return 0;
+	return 1;
+}
+
+/* all_in: every node of v is in arena a. */
+static int
+all_in(const struct val *v, const struct val_arena *a)
+{
+	size_t i;
+
+	if (v->arena != a)
+		return 0;
+	for (i = 0; i < v->n; i++)
+		if (!all_in(v->items[i], a))
+			return 0;
+	return 1;
+}
+
+/* arena_sample: sample()'s tree built in a fresh arena, owned by its root. */
+static struct val *
+arena_sample(void)
+{
+	struct val *h = sample(), *v = val_copy_in(val_arena_new(), h);
+
+	val_arena_set_root(v->arena, v);
+	val_free(h);
+	return v;
+}
+
+static void
+test_digest_compat(void)
+{
+	struct val *v = sample(), *w = val_new(VAL_LIST), *m = val_new(VAL_MAP);
+	char k[16];
+	int i;
+
+	val_list_push(w, val_new_int(-9223372036854775807LL - 1));
+	val_list_push(w, val_new_int(0));
+	val_list_push(w, val_new_float(-0.0));
+	val_list_push(w, val_new_float(1e21));
+	val_list_push(w, val_new_float(NAN));
+	val_list_push(w, val_new_str("a\0b", 3));
+	val_list_push(w, val_new_bool(0));
+	val_list_push(w, val_new(VAL_MAP));
+	for (i = 0; i < 40; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		set(m, k, val_new_int(i * 1000003LL));
+	}
+	val_list_push(w, m);
+	set(v, "more", w);
+	val_freeze(v, "");
+	ok(same_digests(v), "digests equal the streamed reference for every kind");
+	val_free(v);
+}
+
+static void
+test_arena(void)
+{
+	struct val_arena *a = val_arena_new();
+	struct val *root = val_new_in(a, VAL_MAP), *l = val_new_in(a, VAL_LIST), *s;
+	size_t used, held, i;
+	char k[16];
+	int good = 1;
+
+	val_arena_set_root(a, root);
+	set(root, "list", l);
+	for (i = 0; i < 1000; i++)
+		val_list_push(l, val_new_int_in(a, (long long)i));
+	for (i = 0; i < 100; i++) {
+		snprintf(k, sizeof(k), "k%zu", i);
+		set(root, k, val_new_str_in(a, k, strlen(k)));
+	}
+	s = val_new_in(a, VAL_STR);
+	ok(s->s && !*s->s && s->arena == a, "val_new_in(VAL_STR) is an empty arena string");
+	set(root, "k7", s);
+	ok(get(root, "k7") == s && root->n == 101, "replacing in an arena map");
+	ok(l->cap >= 1000 && root->idx, "an arena list grows, an arena map gets an index");
+	for (i = 0; i < 1000; i++)
+		if (l->items[i]->i != (long long)i)
+			good = 0;
+	ok(good, "1,000 items kept across growth");
+	val_free(l);
+	val_free(l->items[3]);
+	ok(l->n == 1000 && l->items[3]->i == 3, "val_free of a non-root arena node does nothing");
+	val_arena_usage(root, &used, &held);
+	ok(used > 1000 * sizeof(struct val) && held >= used, "arena usage: %zu of %zu bytes",
+		used, held);
+	val_arena_usage(l, &used, &held);
+	ok(used > 0, "usage from any node of the tree");
+	val_freeze(root, "");
+	ok(all_trimmed(root), "a frozen arena tree has no spare room");
+	ok(all_in(root, a), "paths and copies stay in the arena");
+	is_str(val_resolve(root, "list[999]")->path, "list[999]", "arena paths");
+	ok(same_digests(root), "arena tree digests");
+	val_free(root);
+
+	root = arena_sample();
+	{
+		struct val *h = sample();
+
+		val_freeze(root, "");
+		val_freeze(h, "");
+		ok(digest_eq(root->digest, h->digest), "arena and heap trees have one digest");
+		is_str(val_resolve(root, "m.a.b")->path, val_resolve(h, "m.a.b")->path,
+			"and the same paths");
+		s = val_copy(root);
+		ok(s->arena == NULL && s->items[0]->arena == NULL && s->path == NULL,
+			"val_copy of an arena tree is a heap tree, not frozen");
+		val_free(s);
+		val_free(h);
+	}
+	val_free(root);
+
+	l = val_new_in(NULL, VAL_LIST);
+	val_reserve(l, 3);
+	ok(l->arena == NULL && l->cap == 3, "val_new_in(NULL) is a heap node; reserve is exact");
+	val_list_push(l, val_new_int(1));
+	val_shrink(l);
+	ok(l->cap == 1 && l->items[0]->i == 1, "shrink keeps the items");
+	val_list_push(l, val_new_int(2));
+	val_list_push(l, val_new_int(3));
+	val_freeze(l, "");
+	ok(l->cap == 3 && l->n == 3, "freeze trims a heap list");
+	val_free(l);
+
+	a = val_arena_new();
+	root = val_new_in(a, VAL_LIST);
+	val_list_push(root, val_new_str_in(a, "x", 1));
+	val_arena_free(a);
+	ok(1, "val_arena_free of a rootless arena");
+}
+
+static void
+test_mixed(void)
+{
+	struct val *t = arena_sample(), *h, *u, *f, *m;
+
+	h = val_new(VAL_MAP);
+	set(h, "x", val_new_str("heap", 4));
+	set(t, "h", h);
+	set(t, "h2", val_new_int(5));
+	set(t, "h2", val_new_int(6));
+	is_int(get(t, "h2")->i, 6, "a heap value replaced in an arena map");
+	val_list_push((struct val *)val_resolve(t, "list"), val_new_str("pushed", 6));
+	u = arena_sample();
+	set(t, "other", u);
+	val_freeze(t, "");
+	is_str(val_resolve(t, "h.x")->s, "heap", "a heap subtree in an arena tree");
+	is_str(val_resolve(t, "other.m.a.b")->path, "other.m.a.b", "another arena's tree");
+	is_str(val_resolve(t, "list[3]")->s, "pushed", "a heap item in an arena list");
+	ok(u->arena != t->arena, "the adopted tree keeps its arena");
+	val_free(u);
+	is_str(val_resolve(t, "other.name")->s, "shop", "an adopted root is no longer a root");
+	set(t, "other", val_new(VAL_NULL));
+	set(t, "h", val_new(VAL_NULL));
+	ok(get(t, "h")->kind == VAL_NULL, "heap subtree replaced (and freed)");
+	val_free(t);
+
+	t = arena_sample();
+	f = val_new(VAL_MAP);
+	set(f, "@key", val_new_str("k", 1));
+	set(f, "bound", (struct val *)val_resolve(t, "m.a"));
+	set(f, "again", (struct val *)val_resolve(t, "m.a"));
+	set(f, "again", (struct val *)val_resolve(t, "list"));
+	val_free(f);
+	is_str(val_resolve(t, "m.a.b")->s, "c", "a heap frame borrows arena nodes");
+	m = val_new(VAL_MAP);
+	set(m, "tree", t);
+	val_free(m);
+	ok(1, "an arena root owned by a heap map is freed with it");
+
+	t = arena_sample();
+	h = val_new(VAL_MAP);
+	set(h, "name", val_new_str("heap", 4));
+	set(h, "m", val_new(VAL_MAP));
+	set((struct val *)get(h, "m"), "z", val_new_int(26));
+	val_merge(t, h);
+	is_str(get(t, "name")->s, "heap", "heap src merged into an arena dst");
+	is_int(val_resolve(t, "m.z")->i, 26, "maps merged key by key");
+	is_str(val_resolve(t, "m.a.b")->s, "c", "keys not in src kept");
+	ok(get(t, "name")->arena == t->arena, "merged nodes are copied into the arena");
+	u = arena_sample();
+	set((struct val *)val_resolve(u, "m.a"), "b", val_new_str_in(u->arena, "d", 1));
+	val_merge(t, u);
+	is_str(val_resolve(t, "m.a.b")->s, "d", "an arena root merged into another arena");
+	val_merge((struct val *)get(t, "name"), arena_sample());
+	is_str(val_resolve(t, "name.m.a.b")->s, "c", "a scalar replaced by an arena tree");
+	val_merge((struct val *)get(t, "m"), val_new_str("flat", 4));
+	is_str(get(t, "m")->s, "flat", "an arena map replaced by a heap scalar");
+	val_freeze(t, "");
+	ok(same_digests(t) && all_trimmed(t), "a mixed tree freezes");
+	val_free(t);
+
+	h = sample();
+	val_merge(h, arena_sample());
+	ok(h->arena == NULL && get(h, "m")->arena == NULL && h->n == 3,
+		"an arena src merged into a heap dst is copied to the heap");
+	val_merge((struct val *)get(h, "name"), arena_sample());
+	is_str(val_resolve(h, "name.m.a.b")->s, "c", "heap scalar replaced by an arena tree");
+	ok(get(h, "name")->items[0]->arena == NULL, "as heap nodes");
+	val_free(h);
+
+	t = arena_sample();
+	u = val_new_in(t->arena, VAL_MAP);
+	set(u, "name", val_new_str_in(t->arena, "same", 4));
+	val_merge(t, u);
+	is_str(get(t, "name")->s, "same", "merging within one arena");
+	val_merge((struct val *)get(t, "list"), val_new_int_in(t->arena, 9));
+	ok(get(t, "list")->kind == VAL_INT && get(t, "list")->i == 9,
+		"a list replaced by a scalar of the same arena");
+	val_free(t);
+}
+
 static void
 test_copy(void)
 {
@@ -559,5 +855,8 @@ main(void)
 	test_truthy();
 	test_format();
 	test_copy();
+	test_digest_compat();
+	test_arena();
+	test_mixed();
 	return done_testing();
 }
