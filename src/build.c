@@ -83,6 +83,9 @@ struct astate {
 	 * built this run can change): 1 unchanged, then rec's reads are
 	 * dropped; -1 changed, why says how; 0 not checked. */
 	int prechecked;
+	/* Assessed while its record loaded (prechecked atoms): the state. */
+	int assessed;
+	enum astate_kind early_state;
 };
 
 struct wake {
@@ -123,6 +126,7 @@ struct bctx {
 	char *outroot;          /* research: .dmbuild/research/RUN, else NULL */
 	char **outpath;         /* research: where each output goes */
 	size_t remaining, running;
+	struct strmap *stamps;   /* output -> stamp bytes, while loading */
 	size_t failures, conflicts, kept, built;
 	int stop;
 	struct result *pending; /* rendered, not yet committed */
@@ -1009,6 +1013,8 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	} else if (from_action_cache(b, i, &key, &bytes, &n, &rs) == 0) {
 		cached = 1;
 	} else {
+		if (r) /* no earlier build to reuse: its old reads are done with */
+			record_drop_reads(r);
 		reads_free(&rs);
 		if (render(b, i, &out, &rs, &d)) {
 			report_diag(b, &d);
@@ -1383,14 +1389,25 @@ worker(void *arg)
 	return NULL;
 }
 
+/* load_stamp: keep each output's stamp until its record loads. */
 static int
 load_stamp(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 {
 	struct bctx *b = ud;
-	struct record *r = strmap_get(b->records, key, klen);
+	struct buf *st = xcalloc(1, sizeof(*st));
 
-	if (r)
-		stamp_apply(val, vlen, r);
+	buf_add(st, val, vlen);
+	strmap_put(b->stamps, key, klen, st);
+	return 0;
+}
+
+static int
+free_stamp(void *ud, const char *key, void *val)
+{
+	(void)ud;
+	(void)key;
+	buf_free(val);
+	free(val);
 	return 0;
 }
 
@@ -1442,8 +1459,11 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 		struct astate *s = &b->st[i];
 		struct key_env e;
 		struct buf why = {0};
+		struct buf *st = strmap_get(b->stamps, key, klen);
 
 		s->rec = r;
+		if (st)
+			stamp_apply(st->data, st->len, r);
 		if (!precheck(b, i, r))
 			return 0;
 		env_of(b, &b->p->atoms[i], &e);
@@ -1455,6 +1475,10 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 			record_drop_reads(r);
 		}
 		buf_free(&why);
+		/* Its whole assessment (the output's stat, maybe its digest)
+		 * happens here too, on the loading threads. */
+		s->early_state = assess(b, i, 1);
+		s->assessed = 1;
 	}
 	return 0;
 }
@@ -2031,6 +2055,19 @@ llm_finish(struct bctx *b)
 		fprintf(stderr, "dmbuild: cannot write dmbuild.lock: %s\n", strerror(errno));
 }
 
+static void
+start_workers(struct bctx *b, pthread_t *th, struct worker_arg *wa, int jobs)
+{
+	int k;
+
+	for (k = 0; k < jobs; k++) {
+		wa[k].b = b;
+		wa[k].id = k + 1;
+		if (pthread_create(&th[k], NULL, worker, &wa[k]) != 0)
+			fatal("cannot start a worker thread");
+	}
+}
+
 int
 build_run(struct project *p, struct cache *c, const struct build_opts *o)
 {
@@ -2053,8 +2090,15 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	status = llm_setup(&b);
 	if (status)
 		goto out;
-	load_records(&b, jobs);
+	if (!o->ntargets)
+		for (i = 0; i < p->natoms; i++)
+			b.st[i].state = ST_FRESH;
+	b.stamps = strmap_new();
 	cache_each(c, CACHE_STAMPS, load_stamp, &b);
+	load_records(&b, jobs);
+	strmap_each(b.stamps, free_stamp, NULL);
+	strmap_free(b.stamps);
+	b.stamps = NULL;
 	stats_phase("records loaded");
 	if (o->ntargets) {
 		for (k = 0; k < o->ntargets; k++) {
@@ -2070,9 +2114,6 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		}
 		if (status)
 			goto out;
-	} else {
-		for (i = 0; i < p->natoms; i++)
-			b.st[i].state = ST_FRESH;
 	}
 	order = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*order));
 	graph_order(p->graph, order, NULL, NULL);
@@ -2088,7 +2129,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 			nwork++;
 			continue;
 		}
-		b.st[v].state = assess(&b, v, 1);
+		b.st[v].state = b.st[v].assessed ? b.st[v].early_state : assess(&b, v, 1);
 		if (b.st[v].state == ST_STALE || b.st[v].state == ST_MAYBE)
 			nwork++;
 	}
@@ -2122,12 +2163,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		jobs = 256;
 	th = xcalloc((size_t)jobs, sizeof(*th));
 	wa = xcalloc((size_t)jobs, sizeof(*wa));
-	for (k = 0; k < (size_t)jobs; k++) {
-		wa[k].b = &b;
-		wa[k].id = (int)k + 1;
-		if (pthread_create(&th[k], NULL, worker, &wa[k]) != 0)
-			fatal("cannot start a worker thread");
-	}
+	start_workers(&b, th, wa, jobs);
 	for (k = 0; k < (size_t)jobs; k++)
 		pthread_join(th[k], NULL);
 	free(th);
