@@ -508,12 +508,50 @@ stamp_apply(const void *p, size_t n, struct record *r)
 	return 1;
 }
 
+/* LEB128: 7 bits a byte, low first, the high bit set on all but the last. */
+static void
+put_varint(struct buf *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		buf_addc(b, (int)(v & 0x7f) | 0x80);
+		v >>= 7;
+	}
+	buf_addc(b, (int)v);
+}
+
+static uint64_t
+get_varint(struct cursor *c)
+{
+	uint64_t v = 0;
+	int shift;
+
+	for (shift = 0; shift < 64; shift += 7) {
+		const unsigned char *b = cur_take(c, 1);
+
+		if (!b)
+			return 0;
+		v |= (uint64_t)(*b & 0x7f) << shift;
+		if (!(*b & 0x80))
+			return v;
+	}
+	c->bad = 1;
+	return 0;
+}
+
+/* zero_digest_kind: reads whose digest is always zero (a miss, a missing
+ * file) do not store it. */
+static int
+zero_digest_kind(char kind)
+{
+	return kind == 'M' || kind == 'N';
+}
+
 void
 record_encode(const struct record *r, struct buf *out)
 {
 	size_t i;
 
-	buf_addc(out, 3);
+	buf_addc(out, 4);
 	put_digest(out, r->static_key);
 	put_digest(out, r->key);
 	put_digest(out, r->out);
@@ -528,11 +566,23 @@ record_encode(const struct record *r, struct buf *out)
 	buf_put_str(out, r->reason);
 	buf_put_str(out, r->origin);
 	buf_put_str(out, r->checks);
-	buf_put_u32(out, (uint32_t)r->reads.n);
+	put_varint(out, r->reads.n);
 	for (i = 0; i < r->reads.n; i++) {
-		buf_addc(out, r->reads.r[i].kind);
-		buf_put_str(out, r->reads.r[i].path);
-		put_digest(out, r->reads.r[i].d);
+		const struct read *rd = &r->reads.r[i];
+		size_t len = strlen(rd->path), shared = 0;
+
+		if (i) {
+			const char *prev = r->reads.r[i - 1].path;
+
+			while (shared < len && prev[shared] == rd->path[shared])
+				shared++;
+		}
+		buf_addc(out, rd->kind);
+		put_varint(out, shared);
+		put_varint(out, len - shared);
+		buf_add(out, rd->path + shared, len - shared);
+		if (!zero_digest_kind(rd->kind))
+			put_digest(out, rd->d);
 	}
 }
 
@@ -546,18 +596,110 @@ get_digest(struct cursor *c)
 	return d;
 }
 
+/* decode_reads_v4: the front-coded reads (version 4) after c.  Two
+ * passes: the first checks the bytes and sizes the pool (the expanded
+ * paths are bounded: a record whose paths would expand beyond 64 times
+ * its size, or any path beyond RECORD_MAX_PATH, is refused), the second
+ * fills it.  0 or -1. */
+#define RECORD_MAX_PATH ((size_t)1 << 20)
+
+static int
+decode_reads_v4(struct cursor *c, struct record *r)
+{
+	struct cursor start;
+	uint64_t nreads, i, shared, len, prev = 0, total = 0;
+	size_t limit = (c->n < ((size_t)1 << 24) ? c->n : ((size_t)1 << 24)) * 64 + 4096;
+	size_t pl = 0;
+
+	nreads = get_varint(c);
+	if (c->bad || nreads > c->n - c->off)
+		return -1;
+	start = *c;
+	for (i = 0; i < nreads; i++) {
+		const unsigned char *k = cur_take(c, 1);
+
+		shared = get_varint(c);
+		len = get_varint(c);
+		if (!k || c->bad || shared > prev || len > RECORD_MAX_PATH ||
+			shared + len > RECORD_MAX_PATH || !cur_take(c, (size_t)len))
+			return -1;
+		if (!zero_digest_kind((char)*k))
+			cur_take(c, 16);
+		prev = shared + len;
+		total += prev + 1;
+		if (c->bad || total > limit)
+			return -1;
+	}
+	*c = start;
+	r->reads.r = xcalloc(nreads ? (size_t)nreads : 1, sizeof(*r->reads.r));
+	r->reads.cap = (size_t)nreads;
+	r->reads.pool = xmalloc(total ? (size_t)total : 1);
+	for (i = 0; i < nreads; i++) {
+		struct read *rd = &r->reads.r[i];
+		const unsigned char *k = cur_take(c, 1), *bytes;
+
+		shared = get_varint(c);
+		len = get_varint(c);
+		bytes = cur_take(c, (size_t)len);
+		if (shared)
+			memcpy(r->reads.pool + pl, r->reads.r[i - 1].path, (size_t)shared);
+		memcpy(r->reads.pool + pl + shared, bytes, (size_t)len);
+		r->reads.pool[pl + shared + len] = '\0';
+		rd->kind = (char)*k;
+		rd->path = r->reads.pool + pl;
+		pl += (size_t)(shared + len + 1);
+		if (!zero_digest_kind(rd->kind))
+			rd->d = get_digest(c);
+		r->reads.n++;
+	}
+	return 0;
+}
+
+/* decode_reads_v1: versions 1 to 3: u32 count, then kind, str path and
+ * digest per read.  The paths' bytes are part of the record's, so n bytes
+ * hold them all with their NULs (each had a 4-byte length instead). */
+static int
+decode_reads_v1(struct cursor *c, size_t n, struct record *r)
+{
+	uint32_t i, nreads = cur_u32(c);
+	size_t pl = 0;
+
+	if (c->bad || nreads > (c->n - c->off) / 21)
+		return -1;
+	r->reads.r = xcalloc(nreads ? nreads : 1, sizeof(*r->reads.r));
+	r->reads.cap = nreads;
+	r->reads.pool = xmalloc(n ? n : 1);
+	for (i = 0; i < nreads && !c->bad; i++) {
+		struct read *rd = &r->reads.r[i];
+		const unsigned char *v = cur_take(c, 1), *bytes;
+		unsigned long len;
+
+		rd->kind = v ? (char)*v : 0;
+		len = cur_u32(c);
+		bytes = cur_take(c, len);
+		if (!bytes)
+			break;
+		memcpy(r->reads.pool + pl, bytes, len);
+		r->reads.pool[pl + len] = '\0';
+		rd->path = r->reads.pool + pl;
+		pl += len + 1;
+		rd->d = get_digest(c);
+		r->reads.n++;
+	}
+	return c->bad ? -1 : 0;
+}
+
 int
 record_decode(const void *p, size_t n, struct record *r)
 {
 	struct cursor c = {p, n, 0, 0};
 	const unsigned char *v;
-	uint32_t i, nreads;
-	size_t pl;
 	int ver;
 
 	memset(r, 0, sizeof(*r));
 	v = cur_take(&c, 1);
-	if (!v || *v < 1 || *v > 3) /* 1: before check outcomes, 2: before elem */
+	/* 1: before check outcomes, 2: before elem, 3: paths not front-coded */
+	if (!v || *v < 1 || *v > 4)
 		return -1;
 	ver = *v;
 	r->static_key = get_digest(&c);
@@ -580,35 +722,8 @@ record_decode(const void *p, size_t n, struct record *r)
 	r->reason = cur_str(&c);
 	r->origin = cur_str(&c);
 	r->checks = ver >= 2 ? cur_str(&c) : xstrdup("");
-	nreads = cur_u32(&c);
-	if (c.bad || nreads > (c.n - c.off) / 21) {
-		record_free(r);
-		return -1;
-	}
-	/* The paths' bytes are part of the record's, so n bytes hold them
-	 * all with their NULs (each had a 4-byte length instead). */
-	r->reads.r = xcalloc(nreads ? nreads : 1, sizeof(*r->reads.r));
-	r->reads.cap = nreads;
-	r->reads.pool = xmalloc(n ? n : 1);
-	for (i = 0, pl = 0; i < nreads && !c.bad; i++) {
-		struct read *rd = &r->reads.r[i];
-		unsigned long len;
-		const unsigned char *bytes;
-
-		v = cur_take(&c, 1);
-		rd->kind = v ? (char)*v : 0;
-		len = cur_u32(&c);
-		bytes = cur_take(&c, len);
-		if (!bytes)
-			break;
-		memcpy(r->reads.pool + pl, bytes, len);
-		r->reads.pool[pl + len] = '\0';
-		rd->path = r->reads.pool + pl;
-		pl += len + 1;
-		rd->d = get_digest(&c);
-		r->reads.n++;
-	}
-	if (c.bad || c.off != c.n) {
+	if (c.bad || (ver >= 4 ? decode_reads_v4(&c, r) : decode_reads_v1(&c, n, r)) != 0 ||
+		c.off != c.n) {
 		record_free(r);
 		return -1;
 	}

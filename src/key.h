@@ -22,11 +22,16 @@
  * key changed, or some read now evaluates to another digest.
  *
  * Record layout (CACHE_ATOMS value), little-endian, version byte first:
- *   u8 3 | digest static, key, out, prev, elem | stamp | i64 built_ns |
+ *   u8 4 | digest static, key, out, prev, elem | stamp | i64 built_ns |
  *   u32 stratum | u32 flags | str version, tmpl, reason, origin, checks |
- *   u32 nreads | nreads * (u8 kind | str path | digest)
+ *   var nreads | nreads * (u8 kind | var shared | var n | n bytes | digest)
  * where str = u32 length + bytes, digest = 2 * u64, stamp = i64 mtime_ns,
- * i64 size, u64 ino, u64 dev, u8 exists.  out is the digest of the bytes
+ * i64 size, u64 ino, u64 dev, u8 exists, var = LEB128.  A read's path is
+ * the first `shared` bytes of the previous read's path followed by the n
+ * bytes (front coding: reads in order of use share long prefixes such as
+ * entities[12].fields[3].); M and N reads store no digest (always zero).
+ * Versions 1 to 3 (u32 nreads, str path, a digest on every read) still
+ * read.  out is the digest of the bytes
  * last committed for the output; prev the digest before that (a crash
  * between commit and rename leaves prev on disk, which is not an edit).
  */

@@ -203,17 +203,91 @@ test_record(void)
 	}
 	record_free(&back);
 	{
-		/* A version 2 record: the same without the element digest. */
-		struct buf v2 = {0};
+		/* Versions 2 and 3: the same header (v2 without the element
+		 * digest), then u32 nreads and (kind, str path, digest) each. */
+		struct buf v2 = {0}, v3 = {0}, tail = {0};
+		size_t hdr = enc.len, at;
 
+		/* The header ends where the reads begin: re-encode without reads
+		 * to find it. */
+		{
+			struct record h = r;
+			struct buf e = {0};
+
+			h.reads.n = 0;
+			record_encode(&h, &e);
+			hdr = e.len - 1; /* minus the varint 0 */
+			buf_free(&e);
+		}
+		buf_put_u32(&tail, (unsigned long)r.reads.n);
+		for (at = 0; at < r.reads.n; at++) {
+			buf_addc(&tail, r.reads.r[at].kind);
+			buf_put_str(&tail, r.reads.r[at].path);
+			buf_put_u64(&tail, r.reads.r[at].d.hi);
+			buf_put_u64(&tail, r.reads.r[at].d.lo);
+		}
+		buf_addc(&v3, 3);
+		buf_add(&v3, enc.data + 1, hdr - 1);
+		buf_add(&v3, tail.data, tail.len);
 		buf_addc(&v2, 2);
 		buf_add(&v2, enc.data + 1, 64);
-		buf_add(&v2, enc.data + 81, enc.len - 81);
+		buf_add(&v2, enc.data + 81, hdr - 81);
+		buf_add(&v2, tail.data, tail.len);
+		ok(record_decode(v3.data, v3.len, &back) == 0 && digest_eq(back.elem, r.elem) &&
+				back.reads.n == r.reads.n &&
+				strcmp(back.reads.r[r.reads.n - 1].path, r.reads.r[r.reads.n - 1].path) == 0,
+			"a version 3 record (paths whole) still reads");
+		record_free(&back);
 		ok(record_decode(v2.data, v2.len, &back) == 0 && digest_is_zero(back.elem) &&
 				digest_eq(back.out, r.out) && back.reads.n == r.reads.n,
 			"a version 2 record reads with a zero element digest");
 		record_free(&back);
+		ok(enc.len < v3.len, "front coding makes the record smaller (%zu < %zu bytes)",
+			enc.len, v3.len);
 		buf_free(&v2);
+		buf_free(&v3);
+		buf_free(&tail);
+	}
+	{
+		/* A path that claims more of its predecessor than it has, and a
+		 * record whose paths would expand without bound, are refused. */
+		struct record h = r;
+		struct buf e = {0};
+		size_t k;
+
+		h.reads.n = 0;
+		record_encode(&h, &e);
+		e.len--; /* drop the varint 0 */
+		buf_addc(&e, 2); /* two reads */
+		buf_addc(&e, 'M');
+		buf_addc(&e, 0);
+		buf_addc(&e, 3);
+		buf_add(&e, "abc", 3);
+		buf_addc(&e, 'M');
+		buf_addc(&e, 4); /* shares 4 of "abc" */
+		buf_addc(&e, 0);
+		ok(record_decode(e.data, e.len, &back) == -1, "a read sharing more than its predecessor");
+		e.len = 0;
+		record_encode(&h, &e);
+		e.len--;
+		buf_addc(&e, 0xd0); /* 20,000 reads as LEB128: 0xa0 0x9c 0x01 */
+		e.len--;
+		buf_addc(&e, 0xa0);
+		buf_addc(&e, 0x9c);
+		buf_addc(&e, 0x01);
+		buf_addc(&e, 'M');
+		buf_addc(&e, 0);
+		buf_add(&e, "\x80\x80\x04", 3); /* 65,536 bytes */
+		for (k = 0; k < 65536; k++)
+			buf_addc(&e, 'x');
+		for (k = 1; k < 20000; k++) {
+			buf_addc(&e, 'M');
+			buf_add(&e, "\x80\x80\x04", 3); /* shares all 65,536 */
+			buf_addc(&e, 0);
+		}
+		ok(record_decode(e.data, e.len, &back) == -1,
+			"paths expanding to 1.3 GB from 150 KB are refused");
+		buf_free(&e);
 	}
 	ok(record_decode(enc.data, enc.len - 1, &back) == -1, "a truncated record is refused");
 	enc.data[0] = 9;
