@@ -1149,24 +1149,26 @@ static void
 flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 {
 	struct cache_txn *x = NULL;
-	unsigned char kb[16], vb[16];
+	unsigned char kb[16];
 	size_t k;
 	int r;
+	/* The batch borrows the values put (outputs, encoded records, action
+	 * cache entries): all live until after the commit. */
+	struct buf *enc = xcalloc(nb ? nb : 1, sizeof(*enc));
+	unsigned char (*vb)[16] = xcalloc(nb ? nb : 1, sizeof(*vb));
 
-	r = b->outroot ? 0 : cache_begin(b->c, &x);
+	r = b->outroot ? 0 : cache_begin_borrowing(b->c, &x);
 	for (k = 0; k < nb && !r && !b->outroot; k++) {
 		struct result *res = &batch[k];
 		struct atom *a = &b->p->atoms[res->idx];
-		struct buf enc = {0};
 		struct digest dg;
 
-		record_encode(res->nr, &enc);
+		record_encode(res->nr, &enc[k]);
 		cache_digest_key(res->nr->key, kb);
-		cache_digest_key(res->nr->out, vb);
+		cache_digest_key(res->nr->out, vb[k]);
 		r = (!res->cached && cache_cas_put(x, res->bytes, res->n, &dg)) ||
-		    cache_txn_put(x, CACHE_AC, kb, sizeof(kb), vb, sizeof(vb)) ||
-		    cache_txn_put(x, CACHE_ATOMS, a->out, strlen(a->out), enc.data, enc.len);
-		buf_free(&enc);
+		    cache_txn_put(x, CACHE_AC, kb, sizeof(kb), vb[k], sizeof(vb[k])) ||
+		    cache_txn_put(x, CACHE_ATOMS, a->out, strlen(a->out), enc[k].data, enc[k].len);
 	}
 	if (!r && x) {
 		r = cache_commit(x);
@@ -1174,6 +1176,10 @@ flush(struct bctx *b, struct result *batch, size_t nb, enum outcome *oc)
 	}
 	if (x)
 		cache_abort(x);
+	for (k = 0; k < nb; k++)
+		buf_free(&enc[k]);
+	free(enc);
+	free(vb);
 	for (k = 0; k < nb; k++) {
 		struct result *res = &batch[k];
 		struct atom *a = &b->p->atoms[res->idx];

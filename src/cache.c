@@ -83,6 +83,7 @@ struct cache_txn {
 	size_t nops, cap;
 	char *why; /* the failure, repeated by cache_commit */
 	size_t unreleased; /* bytes put since the map was last released */
+	int borrow;        /* values are the caller's until commit/abort */
 };
 
 static _Thread_local char errmsg[512];
@@ -539,6 +540,16 @@ cache_begin(struct cache *c, struct cache_txn **out)
 	return 0;
 }
 
+int
+cache_begin_borrowing(struct cache *c, struct cache_txn **out)
+{
+	int r = cache_begin(c, out);
+
+	if (!r)
+		(*out)->borrow = 1;
+	return r;
+}
+
 /* batch_fail: end the batch's transaction and remember why. */
 static int
 batch_fail(struct cache_txn *x)
@@ -573,12 +584,14 @@ batch_add(struct cache_txn *x, const struct op *o)
 	}
 	p = &x->ops[x->nops++];
 	*p = *o;
-	p->mem = xmalloc(o->klen + o->vlen);
+	/* Kept for a replay after the map grows; a borrowing batch keeps only
+	 * the key (values stay the caller's until the commit). */
+	p->mem = xmalloc(o->klen + (x->borrow ? 0 : o->vlen) + 1);
 	memcpy(p->mem, o->key, o->klen);
-	if (o->vlen)
+	if (o->vlen && !x->borrow)
 		memcpy(p->mem + o->klen, o->val, o->vlen);
 	p->key = p->mem;
-	p->val = p->mem + o->klen;
+	p->val = x->borrow ? o->val : p->mem + o->klen;
 	rc = apply(c, x->txn, p);
 	if (rc == 0) {
 		x->unreleased += o->klen + o->vlen;

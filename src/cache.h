@@ -76,6 +76,10 @@ int cache_del(struct cache *c, enum cache_table t, const void *key, size_t klen)
  * most one cache_txn and makes no other writes while it is open; after a
  * failed cache_txn_put the batch is dead and cache_commit fails. */
 int cache_begin(struct cache *c, struct cache_txn **out);
+/* cache_begin_borrowing: a batch that does not copy the values put into
+ * it: each must stay valid and unchanged until cache_commit or
+ * cache_abort returns (keys are copied). */
+int cache_begin_borrowing(struct cache *c, struct cache_txn **out);
 int cache_txn_put(struct cache_txn *x, enum cache_table t, const void *key, size_t klen,
 	const void *val, size_t vlen);
 int cache_txn_del(struct cache_txn *x, enum cache_table t, const void *key, size_t klen);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +251,12 @@ main(int argc, char **argv)
 	int i, status, optend = 0;
 	long cpus;
 
+	/* Fixed malloc thresholds: by default glibc raises its mmap threshold
+	 * after the first large free, so later large buffers (a big output,
+	 * record or batch) come from the worker threads' arenas and stay
+	 * there; fixed, they are mapped and given back when freed. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	args = xcalloc((size_t)argc + 1, sizeof(*args));
 	o.dmfile = "DMfile";
 	o.keep_going = 1;

@@ -553,6 +553,33 @@ test_growth(void)
 		free(v);
 	}
 	is_int(bad, 0, "all 350 values read back, the batch's replayed ones too");
+	{
+		/* A borrowing batch through growth: the values are the caller's
+		 * (here 150 distinct buffers) and are replayed from them. */
+		char **vals = xcalloc(150, sizeof(*vals));
+
+		cache_close(c);
+		is_int(cache_open_size(dir, SMALL_MAP, &c, NULL), 0, "reopen with a 1 MiB map");
+		is_int(cache_begin_borrowing(c, &x), 0, "a borrowing batch");
+		for (i = 0; i < 150; i++) {
+			vals[i] = xmalloc(20000);
+			memset(vals[i], '0' + i % 10, 20000);
+			snprintf(key, sizeof(key), "borrow%03d", i);
+			fails += cache_txn_put(x, CACHE_AC, key, strlen(key), vals[i], 20000) != 0;
+		}
+		is_int(fails, 0, "150 x 20 kB borrowed, through growth");
+		is_int(cache_commit(x), 0, "commits");
+		for (i = 0; i < 150; i++) {
+			snprintf(key, sizeof(key), "borrow%03d", i);
+			if (cache_get(c, CACHE_AC, key, strlen(key), &v, &n) || n != 20000 ||
+				v[0] != '0' + i % 10 || v[19999] != '0' + i % 10)
+				bad++;
+			free(v);
+			free(vals[i]);
+		}
+		free(vals);
+		is_int(bad, 0, "every borrowed value reads back");
+	}
 	path = xasprintf("%s/data.mdb", dir);
 	ok(stat(path, &sb) == 0 && sb.st_size > (off_t)(6 << 20), "data.mdb holds more than 6 MB");
 	free(path);
