@@ -139,7 +139,7 @@ struct bctx {
 };
 
 /* At most this many results go into one LMDB transaction. */
-#define BUILD_MAX_BATCH 256
+#define BUILD_MAX_BATCH 64
 
 /* ready_push: queue atom i (lock held).  An LLM atom is queued again
  * each time its fills arrive, so the queue grows. */
@@ -1357,7 +1357,10 @@ worker(void *arg)
 		}
 		if ((b->stop && !b->npending && !b->committing) || b->remaining == 0)
 			break;
-		if (b->stop || b->headready == b->nready) {
+		/* Back-pressure: while a batch commits, at most a batch more
+		 * waits rendered (each holds its output and its reads). */
+		if (b->stop || b->headready == b->nready ||
+			(b->committing && b->npending >= BUILD_MAX_BATCH)) {
 			struct timespec ts;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
