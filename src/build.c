@@ -86,6 +86,10 @@ struct astate {
 	/* Assessed while its record loaded (prechecked atoms): the state. */
 	int assessed;
 	enum astate_kind early_state;
+	/* A prechecked stale atom: the action key its reads give now (for the
+	 * action cache), computed on the loading threads. */
+	int has_cand;
+	struct digest cand;
 };
 
 struct wake {
@@ -597,7 +601,7 @@ from_action_cache(struct bctx *b, size_t i, struct digest *key, char **bytes, si
 		!digest_eq(r->static_key, a->static_key))
 		return -1;
 	env_of(b, a, &e);
-	*key = key_candidate(r, &e);
+	*key = b->st[i].has_cand ? b->st[i].cand : key_candidate(r, &e);
 	cache_digest_key(*key, kb);
 	if (cache_get(b->c, CACHE_AC, kb, sizeof(kb), &v, &vl) != 0)
 		return -1;
@@ -1479,6 +1483,8 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 		if (key_check(r, &e, &why)) {
 			set_why(s, why.data);
 			s->prechecked = -1;
+			s->cand = key_candidate(r, &e);
+			s->has_cand = 1;
 		} else {
 			s->prechecked = 1;
 			record_drop_reads(r);
