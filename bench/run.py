@@ -576,6 +576,10 @@ def report(a, tools, meta, facts, load0, load1, elapsed):
         w("| `%s` no-op <= ninja's no-op | %s vs %s | %s |"
           % (t.label, fmt_s(dn), fmt_s(nm), "yes" if dn <= nm else "**no**"))
     for t in dms:
+        ne, de = med(ninja.res["edit"], "wall"), med(t.res["edit"], "wall")
+        w("| `%s` one-entity edit <= ninja's time for it | %s vs %s (%.2fx) | %s |"
+          % (t.label, fmt_s(de), fmt_s(ne), de / ne, "yes" if de <= ne else "**no**"))
+    for t in dms:
         good = all(r["ok"] for r in t.res["edit"])
         w("| `%s` edit rebuilds exactly the atoms that read the field | %s | %s |"
           % (t.label, ", ".join(str(r["count"]) for r in t.res["edit"]),
