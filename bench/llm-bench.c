@@ -8,10 +8,8 @@
  * (a Python process: with one interpreter lock its CPU per request bounds
  * what it can serve, which shows at large K on a small machine).
  *
- * Build and run from the top of the tree, after make:
- *   cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 -pthread -O2 \
- *     -Isrc -o bench/llm-bench bench/llm-bench.c src/libdm.a \
- *     -lyaml -lxxhash -llmdb -ljansson -ltree-sitter -lcurl
+ * Built by `make bench/llm-bench` (and `make bench`, which runs it and
+ * puts its table in doc/performance.md); run from the top of the tree:
  *   bench/llm-bench [-n N] [-k K,K,...] [-l LATENCY_MS] [-p anthropic|openai]
  * (defaults: -n 1000 -k 50,100,200 -l 250 -p openai).  Needs python3.
  */

@@ -445,7 +445,32 @@ def fmt_mib(kib):
     return "%.1f MiB" % (kib / 1024)
 
 
-def report(a, tools, meta, facts, load0, load1, elapsed):
+LLM_N, LLM_K, LLM_LATENCY = 1000, (50, 100, 200), 250
+
+
+def llm_bench(a):
+    """bench/llm-bench against the loopback stub: [(k, efficiency, text
+    line)] and the raw output, or None when it is not built."""
+    prog = os.path.join(HERE, "llm-bench")
+    if not os.access(prog, os.X_OK):
+        print("run.py: bench/llm-bench not built (make bench builds it); skipped",
+              file=sys.stderr)
+        return None
+    cmd = [prog, "-n", str(LLM_N), "-k", ",".join(str(k) for k in LLM_K),
+           "-l", str(LLM_LATENCY)]
+    r = subprocess.run(cmd, cwd=os.path.dirname(HERE), capture_output=True, text=True,
+                       timeout=600)
+    rows = []
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[0].isdigit() and f[5].endswith("%"):
+            rows.append((int(f[1]), float(f[5][:-1]) / 100.0))
+    print("run.py: llm-bench: %s" % ", ".join("K=%d %.3f" % x for x in rows), file=sys.stderr)
+    return {"cmd": " ".join(["bench/llm-bench"] + cmd[1:]), "out": r.stdout.strip(),
+            "rows": rows, "status": r.returncode}
+
+
+def report(a, tools, meta, facts, load0, load1, elapsed, llm=None):
     ninja = next(t for t in tools if t.kind == "ninja")
     dms = [t for t in tools if t.kind == "dmbuild"]
     phases = [("full", "full build from clean"), ("noop", "no-op build"),
@@ -592,7 +617,23 @@ def report(a, tools, meta, facts, load0, load1, elapsed):
         worst = max(med(t.res[p], "rss") / med(ninja.res[p], "rss") for p, _ in phases)
         w("| `%s` peak RSS within 2x of ninja's (every phase) | worst %.1fx | %s |"
           % (t.label, worst, "yes" if worst <= 2 else "**no**"))
+    if llm and llm["rows"]:
+        at100 = dict(llm["rows"]).get(100)
+        if at100 is not None:
+            w("| LLM transport efficiency at 100 requests in flight >= 0.9 | %.3f | %s |"
+              % (at100, "yes" if at100 >= 0.9 else "**no**"))
     w("")
+    if llm:
+        w("## LLM transport\n")
+        w("`%s`: %d requests through `src/llm.c` (libcurl multi on one engine thread) to "
+          "the loopback stub `tests/stub/llm_stub.py`, which answers each after %d ms; "
+          "efficiency = ideal wall time (N / K x latency) / measured wall time.  The "
+          "stub is one Python process, whose CPU per request bounds what it can serve "
+          "at large K on two cores.\n" % (llm["cmd"], LLM_N, LLM_LATENCY))
+        w("```")
+        w(llm["out"])
+        w("```")
+        w("")
     w("## Rerunning\n")
     w("- `python3 bench/run.py --write doc/performance.md`: this page at the default "
       "10,002 atoms (10 to 15 minutes on this machine, most of it ninja's and make's "
@@ -657,7 +698,8 @@ def main():
             done = check(a)
             return 0 if done else 1
         tools, meta, facts, load0, load1, elapsed = bench(a)
-        text = report(a, tools, meta, facts, load0, load1, elapsed)
+        llm = llm_bench(a)
+        text = report(a, tools, meta, facts, load0, load1, elapsed, llm)
         print(text)
         if a.write:
             with open(a.write, "w", encoding="utf-8") as fp:
