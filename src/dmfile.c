@@ -303,34 +303,12 @@ lerr(struct pstate *ps, const struct lline *ll, size_t i, const char *fmt, ...)
 static size_t
 utf8_bad(const unsigned char *s, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, adv;
 
 	while (i < n) {
-		unsigned c = s[i];
-		size_t k, need;
-		unsigned lo = 0x80, hi = 0xBF;
-
-		if (c == 0)
+		if (s[i] == 0 || !(adv = utf8_char_len(s + i, n - i)))
 			return i;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			need = 1;
-		else if (c >= 0xE0 && c <= 0xEF)
-			need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-		else if (c >= 0xF0 && c <= 0xF4)
-			need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-		else
-			return i;
-		for (k = 1; k <= need; k++) {
-			unsigned lo_k = k == 1 ? lo : 0x80, hi_k = k == 1 ? hi : 0xBF;
-
-			if (i + k >= n || s[i + k] < lo_k || s[i + k] > hi_k)
-				return i;
-		}
-		i += need + 1;
+		i += adv;
 	}
 	return n;
 }

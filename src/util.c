@@ -215,10 +215,8 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
-/* utf8_seq: the length of the well-formed UTF-8 character at s[0..n) (1
- * for ASCII, NUL included), or 0 when s starts with a byte that is not. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
+size_t
+utf8_char_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0], lo = 0x80, hi = 0xBF;
 	size_t need, k;
@@ -255,7 +253,7 @@ text_snip(char *dst, size_t size, const char *s, size_t n)
 	/* cut: the longest output so far, at a character boundary, that
 	 * leaves room for "..." and the NUL. */
 	while (i < n) {
-		size_t adv = utf8_seq(u + i, n - i), plen = adv;
+		size_t adv = utf8_char_len(u + i, n - i), plen = adv;
 		const char *piece = s + i;
 
 		if (adv == 0 || is_ctl(u[i])) {
@@ -325,7 +323,7 @@ diag_push(struct diag *d, const char *file, int line, int col, int warning, cons
 		len = (size_t)r;
 	}
 	for (i = 0; i < len; i += k) {
-		k = utf8_seq((const unsigned char *)m + i, len - i);
+		k = utf8_char_len((const unsigned char *)m + i, len - i);
 		if (k == 0 || (is_ctl((unsigned char)m[i]) && m[i] != '\n' && m[i] != '\t')) {
 			m[i] = '?';
 			k = 1;
@@ -643,30 +641,17 @@ int
 text_check(const char *s, size_t n, int *line, int *col, const char **why)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, ls = 0;
+	size_t i = 0, ls = 0, adv;
 	int l = 1;
 
 	while (i < n) {
-		unsigned c = u[i];
-		size_t k, need = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2
-			: c >= 0xf0 && c <= 0xf4 ? 3 : 4;
-		unsigned cp = need == 1 ? c & 0x1f : need == 2 ? c & 0x0f : c & 0x07;
-
-		if (c == 0 || need == 4)
+		if (u[i] == 0 || !(adv = utf8_char_len(u + i, n - i)))
 			goto bad;
-		for (k = 1; k <= need; k++) {
-			if (i + k >= n || (u[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = cp << 6 | (u[i + k] & 0x3f);
-		}
-		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-			(need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			goto bad;
-		if (c == '\n') {
+		if (u[i] == '\n') {
 			l++;
 			ls = i + 1;
 		}
-		i += need + 1;
+		i += adv;
 	}
 	return 0;
 bad:

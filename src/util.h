@@ -141,6 +141,10 @@ unsigned long cur_u32(struct cursor *c);
 unsigned long long cur_u64(struct cursor *c);
 char *cur_str(struct cursor *c); /* malloc'd, or NULL when bad */
 
+/* utf8_char_len: the length (1 to 4) of the well-formed UTF-8 character
+ * at s[0..n), n >= 1 (no overlong forms, surrogates or code points past
+ * U+10FFFF), or 0 if it is not one. */
+size_t utf8_char_len(const unsigned char *s, size_t n);
 /* text_check: 0 if s[0..n) is UTF-8 without NUL bytes, else -1 with the
  * 1-based line and column (in bytes) of the first offending byte and a
  * static description in *why. */
