@@ -118,15 +118,19 @@ test_expect_success 'the same project built in two directories gives identical o
 	test $(wc -l <a) -gt 5
 '
 
+# LeakSanitizer cannot run under ptrace: the traced runs of a sanitizer
+# build skip the leak check.
 test_expect_success 'an unchanged output is not read again: its stamp is in the cache' '
 	rm -rf stamps && mkdir stamps && (
 		cd stamps && make_shop && dm &&
 		sed "s/{name: total, type: float}/{name: total, type: money}/" shop.yaml >s &&
 		mv s shop.yaml &&
-		strace -f -e trace=open,openat -o ../trace "$DMBUILD" >/dev/null 2>&1 &&
+		ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=open,openat -o ../trace \
+			"$DMBUILD" >/dev/null 2>&1 &&
 		touch app/names.txt && dm && ! grep "TEMPLATE app/names.txt" build.log &&
 		sed "s/type: money/type: decimal/" shop.yaml >s && mv s shop.yaml &&
-		strace -f -e trace=open,openat -o ../trace2 "$DMBUILD" >/dev/null 2>&1
+		ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=open,openat -o ../trace2 \
+			"$DMBUILD" >/dev/null 2>&1
 	) &&
 	grep "order.py" trace && ! grep "customer.py" trace && ! grep "names.txt" trace &&
 	grep "order.py" trace2 && ! grep "names.txt" trace2
