@@ -140,4 +140,28 @@ test_expect_success 'reading an output without after is an error' '
 	grep "without .after = a.txt" build.log
 '
 
+# Projects of 2,000 atoms or more load their records on two threads, and
+# check (and assess) the reads of atoms without dependencies as they load:
+# the same rules must hold there, for atoms on either side of the split,
+# for an atom that reads another's output, and for an element's digest.
+test_expect_success 'a 2,400-atom project keeps the rules (records loaded on two threads)' '
+	mkdir big && cd big &&
+	printf "spec = s.yaml\natom gen/{{name}}.txt\n    foreach = items\n    template = item.mustache\natom all.txt\n    template = all.mustache\natom wrap.txt\n    template = wrap.mustache\n    after = all.txt\n" >DMfile &&
+	printf "{{name}}={{v}}{{#extra}} {{extra}}{{/extra}}\n" >item.mustache &&
+	printf "{{#items}}{{name}} {{/items}}\n" >all.mustache &&
+	printf "[{{> all.txt}}]\n" >wrap.mustache &&
+	awk "BEGIN { print \"items:\"; for (i = 0; i < 2398; i++) printf \"  - {name: i%04d, v: %d}\\n\", i, i }" >s.yaml &&
+	dm && test $(grep -c "^\[ *[0-9]*/2400\] TEMPLATE" build.log) = 2400 &&
+	check_no_rebuild &&
+	sed "s/{name: i0007, v: 7}/{name: i0007, v: 70}/; s/{name: i2300, v: 2300}/{name: i2300, v: 2300, extra: x}/" s.yaml >t &&
+	mv t s.yaml &&
+	check_rebuilds gen/i0007.txt gen/i2300.txt &&
+	echo "i2300=2300 x" >expect && test_cmp expect gen/i2300.txt &&
+	sed "s/{name: i1200, v: 1200}/{name: j1200, v: 1200}/" s.yaml >t && mv t s.yaml &&
+	check_rebuilds gen/j1200.txt all.txt wrap.txt &&
+	! test -e gen/i1200.txt && grep "j1200" wrap.txt &&
+	"$DMBUILD" -j 1 -C . -n >plan && grep "0 of 2400 atoms to build" plan ||
+	grep "no work to do" plan
+'
+
 test_done
