@@ -83,12 +83,10 @@ struct astate {
 	 * built this run can change): 1 unchanged, then rec's reads are
 	 * dropped; -1 changed, why says how; 0 not checked. */
 	int prechecked;
-	/* Assessed while its record loaded (prechecked atoms): the state. */
-	int assessed;
+	/* Prechecked atoms are assessed as their records load: the state,
+	 * and for a stale one the action key its reads give now (for the
+	 * action cache). */
 	enum astate_kind early_state;
-	/* A prechecked stale atom: the action key its reads give now (for the
-	 * action cache), computed on the loading threads. */
-	int has_cand;
 	struct digest cand;
 };
 
@@ -601,7 +599,7 @@ from_action_cache(struct bctx *b, size_t i, struct digest *key, char **bytes, si
 		!digest_eq(r->static_key, a->static_key))
 		return -1;
 	env_of(b, a, &e);
-	*key = b->st[i].has_cand ? b->st[i].cand : key_candidate(r, &e);
+	*key = b->st[i].prechecked < 0 ? b->st[i].cand : key_candidate(r, &e);
 	cache_digest_key(*key, kb);
 	if (cache_get(b->c, CACHE_AC, kb, sizeof(kb), &v, &vl) != 0)
 		return -1;
@@ -1484,7 +1482,6 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 			set_why(s, why.data);
 			s->prechecked = -1;
 			s->cand = key_candidate(r, &e);
-			s->has_cand = 1;
 		} else {
 			s->prechecked = 1;
 			record_drop_reads(r);
@@ -1493,7 +1490,6 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 		/* Its whole assessment (the output's stat, maybe its digest)
 		 * happens here too, on the loading threads. */
 		s->early_state = assess(b, i, 1);
-		s->assessed = 1;
 	}
 	return 0;
 }
@@ -1677,12 +1673,6 @@ collect_gone(void *ud, const char *key, void *val)
 	return 0;
 }
 
-static int
-path_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 /* remove_gone: outputs of atoms that no longer exist are deleted unless
  * the user edited them; their records go either way. */
 static void
@@ -1695,7 +1685,7 @@ remove_gone(struct bctx *b)
 	/* Every record was loaded at the start; atoms of this run are known. */
 	strmap_each(b->records, collect_gone, &g);
 	if (g.n > 1)
-		qsort(g.paths, g.n, sizeof(*g.paths), path_cmp);
+		qsort(g.paths, g.n, sizeof(*g.paths), str_cmp);
 	for (i = 0; i < g.n; i++) {
 		struct record *r = strmap_get(b->records, g.paths[i], strlen(g.paths[i]));
 		struct fstamp st;
@@ -1726,34 +1716,11 @@ remove_gone(struct bctx *b)
 }
 
 static void
-put_stamp(struct buf *b, const struct fstamp *st)
-{
-	buf_put_u64(b, (unsigned long long)st->mtime_ns);
-	buf_put_u64(b, (unsigned long long)st->size);
-	buf_put_u64(b, st->ino);
-	buf_put_u64(b, st->dev);
-	buf_addc(b, st->exists ? 1 : 0);
-}
-
-static void
-get_stamp(struct cursor *c, struct fstamp *st)
-{
-	const unsigned char *e;
-
-	st->mtime_ns = (int64_t)cur_u64(c);
-	st->size = (int64_t)cur_u64(c);
-	st->ino = cur_u64(c);
-	st->dev = cur_u64(c);
-	e = cur_take(c, 1);
-	st->exists = e && *e;
-}
-
-static void
 stamp_entry(struct buf *b, char kind, const char *path, const struct fstamp *st, struct digest d)
 {
 	buf_addc(b, kind);
 	buf_put_str(b, path);
-	put_stamp(b, st);
+	fstamp_put(b, st);
 	buf_put_u64(b, d.hi);
 	buf_put_u64(b, d.lo);
 }
@@ -1867,7 +1834,7 @@ build_uptodate(struct cache *c, const struct build_opts *o)
 		struct fstamp was, now;
 		struct digest d, dd;
 
-		get_stamp(&cur, &was);
+		fstamp_get(&cur, &was);
 		d.hi = cur_u64(&cur);
 		d.lo = cur_u64(&cur);
 		if (cur.bad || !kind || !path) {
@@ -2144,7 +2111,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 			nwork++;
 			continue;
 		}
-		b.st[v].state = b.st[v].assessed ? b.st[v].early_state : assess(&b, v, 1);
+		b.st[v].state = b.st[v].prechecked ? b.st[v].early_state : assess(&b, v, 1);
 		if (b.st[v].state == ST_STALE || b.st[v].state == ST_MAYBE)
 			nwork++;
 	}

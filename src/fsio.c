@@ -55,6 +55,29 @@ fstamp_eq(const struct fstamp *a, const struct fstamp *b)
 		a->ino == b->ino && a->dev == b->dev;
 }
 
+void
+fstamp_put(struct buf *b, const struct fstamp *st)
+{
+	buf_put_u64(b, (uint64_t)st->mtime_ns);
+	buf_put_u64(b, (uint64_t)st->size);
+	buf_put_u64(b, st->ino);
+	buf_put_u64(b, st->dev);
+	buf_addc(b, st->exists ? 1 : 0);
+}
+
+void
+fstamp_get(struct cursor *c, struct fstamp *st)
+{
+	const unsigned char *e;
+
+	st->mtime_ns = (int64_t)cur_u64(c);
+	st->size = (int64_t)cur_u64(c);
+	st->ino = cur_u64(c);
+	st->dev = cur_u64(c);
+	e = cur_take(c, 1);
+	st->exists = e && *e;
+}
+
 /* mkdir one directory; an existing directory (made by anyone) is fine. */
 static int
 mkdir_one(const char *dir)

@@ -24,6 +24,10 @@ struct fstamp {
 /* fs_stamp: fill st (exists = 0 if there is no such file). */
 int fs_stamp(const char *path, struct fstamp *st);
 int fstamp_eq(const struct fstamp *a, const struct fstamp *b);
+/* fstamp_put, fstamp_get: a stamp's 33-byte form in records and stamps
+ * (mtime, size, ino, dev as little-endian u64, then a byte for exists). */
+void fstamp_put(struct buf *b, const struct fstamp *st);
+void fstamp_get(struct cursor *c, struct fstamp *st);
 
 /* fs_write_atomic: write p[0..n) to path through a temporary file and
  * rename; creates missing parent directories; the file gets mode 0644.

@@ -37,6 +37,20 @@ hash_bytes(const void *p, size_t n)
 	return d;
 }
 
+struct digest
+hash_strings(size_t n, const char *const *s)
+{
+	struct hasher *h = hasher_new();
+	struct digest d;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hasher_add_str(h, s[i], strlen(s[i]));
+	d = hasher_final(h);
+	hasher_free(h);
+	return d;
+}
+
 int
 hash_file(const char *path, struct digest *d)
 {

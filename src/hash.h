@@ -20,6 +20,9 @@ struct hasher; /* streaming state, opaque */
 
 /* hash_bytes: the XXH3-128 digest of p[0..n). */
 struct digest hash_bytes(const void *p, size_t n);
+/* hash_strings: the digest of n strings, each framed as hasher_add_str
+ * frames it (a key from named parts: "ab","c" differs from "a","bc"). */
+struct digest hash_strings(size_t n, const char *const *s);
 /* hash_file: the digest of a file's bytes; 0, or file_read's DM_E* code. */
 int hash_file(const char *path, struct digest *d);
 /* hasher_new / hasher_free: a streaming hasher; add pieces, then final. */

@@ -40,17 +40,6 @@ mix(uint64_t x)
 	return x ^ (x >> 33);
 }
 
-static uint64_t
-text_hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
 /* has_text: whether a read of this kind is told apart by its text. */
 static int
 has_text(char kind)
@@ -62,7 +51,7 @@ static uint64_t
 pending_hash(char kind, const struct val *v, const char *t, size_t tlen)
 {
 	return mix((uint64_t)(uintptr_t)v ^ ((uint64_t)(unsigned char)kind << 56) ^
-		   (has_text(kind) ? text_hash(t, tlen) : 0));
+		   (has_text(kind) ? fnv1a(t, tlen) : 0));
 }
 
 static void
@@ -285,61 +274,43 @@ reads_free(struct readset *rs)
 struct digest
 key_static(const char *canon, const char *out, const char *tmpl)
 {
-	struct hasher *h = hasher_new();
-	struct digest d;
+	const char *parts[] = {"dmbuild-template", DM_VERSION, canon, out, tmpl};
 
-	hasher_add_str(h, "dmbuild-template", 16);
-	hasher_add_str(h, DM_VERSION, strlen(DM_VERSION));
-	hasher_add_str(h, canon, strlen(canon));
-	hasher_add_str(h, out, strlen(out));
-	hasher_add_str(h, tmpl, strlen(tmpl));
-	d = hasher_final(h);
-	hasher_free(h);
-	return d;
+	return hash_strings(5, parts);
+}
+
+static void
+put_digest(struct buf *b, struct digest d)
+{
+	buf_put_u64(b, d.hi);
+	buf_put_u64(b, d.lo);
 }
 
 /* action: the action key.  The byte stream is the one a hasher would get
  * from hasher_add_digest(static), hasher_add_u64(n), then per read its
  * kind, hasher_add_str(path) and hasher_add_digest(digest), laid out in
  * one buffer and hashed at once. */
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
 static struct digest
 action(struct digest static_key, const struct read *r, size_t n, const struct digest *now)
 {
 	struct buf b = {0};
 	struct digest d;
-	unsigned char *p;
 	size_t i, total = 24;
 
 	for (i = 0; i < n; i++)
 		total += 1 + 8 + strlen(r[i].path) + 16;
 	buf_reserve(&b, total);
-	p = (unsigned char *)b.data;
-	put_le64(p, static_key.hi);
-	put_le64(p + 8, static_key.lo);
-	put_le64(p + 16, n);
-	p += 24;
+	put_digest(&b, static_key);
+	buf_put_u64(&b, n);
 	for (i = 0; i < n; i++) {
 		size_t len = strlen(r[i].path);
-		struct digest x = now ? now[i] : r[i].d;
 
-		*p++ = (unsigned char)r[i].kind;
-		put_le64(p, len);
-		memcpy(p + 8, r[i].path, len);
-		p += 8 + len;
-		put_le64(p, x.hi);
-		put_le64(p + 8, x.lo);
-		p += 16;
+		buf_addc(&b, r[i].kind);
+		buf_put_u64(&b, len);
+		buf_add(&b, r[i].path, len);
+		put_digest(&b, now ? now[i] : r[i].d);
 	}
-	d = hash_bytes(b.data, total);
+	d = hash_bytes(b.data, b.len);
 	buf_free(&b);
 	return d;
 }
@@ -459,28 +430,21 @@ key_candidate(const struct record *r, const struct key_env *e)
 	return d;
 }
 
-static void
-put_digest(struct buf *b, struct digest d)
+static struct digest
+get_digest(struct cursor *c)
 {
-	buf_put_u64(b, d.hi);
-	buf_put_u64(b, d.lo);
-}
+	struct digest d;
 
-static void
-put_fstamp(struct buf *b, const struct fstamp *st)
-{
-	buf_put_u64(b, (uint64_t)st->mtime_ns);
-	buf_put_u64(b, (uint64_t)st->size);
-	buf_put_u64(b, st->ino);
-	buf_put_u64(b, st->dev);
-	buf_addc(b, st->exists ? 1 : 0);
+	d.hi = cur_u64(c);
+	d.lo = cur_u64(c);
+	return d;
 }
 
 void
 stamp_encode(const struct fstamp *st, struct digest out, struct buf *b)
 {
 	buf_addc(b, 1);
-	put_fstamp(b, st);
+	fstamp_put(b, st);
 	put_digest(b, out);
 }
 
@@ -494,14 +458,8 @@ stamp_apply(const void *p, size_t n, struct record *r)
 
 	if (!v || *v != 1)
 		return 0;
-	st.mtime_ns = (int64_t)cur_u64(&c);
-	st.size = (int64_t)cur_u64(&c);
-	st.ino = cur_u64(&c);
-	st.dev = cur_u64(&c);
-	v = cur_take(&c, 1);
-	st.exists = v && *v;
-	out.hi = cur_u64(&c);
-	out.lo = cur_u64(&c);
+	fstamp_get(&c, &st);
+	out = get_digest(&c);
 	if (c.bad || c.off != c.n || !digest_eq(out, r->out))
 		return 0;
 	r->st = st;
@@ -557,7 +515,7 @@ record_encode(const struct record *r, struct buf *out)
 	put_digest(out, r->out);
 	put_digest(out, r->prev);
 	put_digest(out, r->elem);
-	put_fstamp(out, &r->st);
+	fstamp_put(out, &r->st);
 	buf_put_u64(out, (uint64_t)r->built_ns);
 	buf_put_u32(out, r->stratum);
 	buf_put_u32(out, r->flags);
@@ -584,16 +542,6 @@ record_encode(const struct record *r, struct buf *out)
 		if (!zero_digest_kind(rd->kind))
 			put_digest(out, rd->d);
 	}
-}
-
-static struct digest
-get_digest(struct cursor *c)
-{
-	struct digest d;
-
-	d.hi = cur_u64(c);
-	d.lo = cur_u64(c);
-	return d;
 }
 
 /* decode_reads_v4: the front-coded reads (version 4) after c.  Two
@@ -708,12 +656,7 @@ record_decode(const void *p, size_t n, struct record *r)
 	r->prev = get_digest(&c);
 	if (ver >= 3)
 		r->elem = get_digest(&c);
-	r->st.mtime_ns = (int64_t)cur_u64(&c);
-	r->st.size = (int64_t)cur_u64(&c);
-	r->st.ino = cur_u64(&c);
-	r->st.dev = cur_u64(&c);
-	v = cur_take(&c, 1);
-	r->st.exists = v && *v;
+	fstamp_get(&c, &r->st);
 	r->built_ns = (int64_t)cur_u64(&c);
 	r->stratum = cur_u32(&c);
 	r->flags = cur_u32(&c);

@@ -469,27 +469,41 @@ not_json(long status, size_t len, const char *what, struct llm_response *r, int 
 	return -1;
 }
 
+/* reply_object: the common start of both parsers: reset r, parse body; 1
+ * with *v the reply when it is a JSON object, else 0 with what not_json
+ * makes of it in *rc. */
+static int
+reply_object(const char *body, size_t len, long status, struct llm_response *r, int *retry,
+	struct val **v, int *rc)
+{
+	struct diag d = {0};
+	int parsed;
+
+	reset_reply(r);
+	if (retry)
+		*retry = 0;
+	*v = NULL;
+	parsed = json_parse("reply", body ? body : "", body ? len : 0, v, &d) == 0 && *v;
+	diag_free(&d);
+	if (parsed && (*v)->kind == VAL_MAP)
+		return 1;
+	*rc = not_json(status, len, parsed ? "not a JSON object" : "not valid JSON", r, retry);
+	val_free(*v);
+	*v = NULL;
+	return 0;
+}
+
 static int
 parse_anthropic(const char *body, size_t len, long status, struct llm_response *r, int *retry)
 {
-	struct diag d = {0};
 	struct val *v = NULL;
 	const struct val *err, *content, *usage;
 	struct buf text = {0};
 	int rc = -1;
 	size_t i;
 
-	reset_reply(r);
-	if (retry)
-		*retry = 0;
-	if (json_parse("reply", body ? body : "", body ? len : 0, &v, &d) != 0 || !v) {
-		rc = not_json(status, len, "not valid JSON", r, retry);
-		goto out;
-	}
-	if (v->kind != VAL_MAP) {
-		rc = not_json(status, len, "not a JSON object", r, retry);
-		goto out;
-	}
+	if (!reply_object(body, len, status, r, retry, &v, &rc))
+		return rc;
 	err = get(v, "error");
 	if (status >= 300 || status < 200 || err) {
 		const char *type = get_str(err, "type"), *msg = get_str(err, "message");
@@ -537,29 +551,18 @@ parse_anthropic(const char *body, size_t len, long status, struct llm_response *
 out:
 	buf_free(&text);
 	val_free(v);
-	diag_free(&d);
 	return rc;
 }
 
 static int
 parse_openai(const char *body, size_t len, long status, struct llm_response *r, int *retry)
 {
-	struct diag d = {0};
 	struct val *v = NULL;
 	const struct val *err, *choices, *msg, *content, *usage;
 	int rc = -1;
 
-	reset_reply(r);
-	if (retry)
-		*retry = 0;
-	if (json_parse("reply", body ? body : "", body ? len : 0, &v, &d) != 0 || !v) {
-		rc = not_json(status, len, "not valid JSON", r, retry);
-		goto out;
-	}
-	if (v->kind != VAL_MAP) {
-		rc = not_json(status, len, "not a JSON object", r, retry);
-		goto out;
-	}
+	if (!reply_object(body, len, status, r, retry, &v, &rc))
+		return rc;
 	err = get(v, "error");
 	if (!err && get_str(v, "object") && !strcmp(get_str(v, "object"), "error"))
 		err = v; /* vLLM: {"object": "error", "message", "type", "code"} */
@@ -608,7 +611,6 @@ parse_openai(const char *body, size_t len, long status, struct llm_response *r, 
 	r->text = xstrndup(content->s, content->slen);
 out:
 	val_free(v);
-	diag_free(&d);
 	return rc;
 }
 

@@ -141,26 +141,29 @@ frame_free(struct atom *a)
 	a->frame = NULL;
 }
 
-char *
-project_render(const char *what, const char *text, const struct val *const *stack, size_t depth,
-	const struct srcpos *pos, struct diag *d)
+/* bad_mustache: the error of parsing or rendering a DMfile value. */
+static void
+bad_mustache(const char *what, const struct srcpos *pos, struct diag *tmp, struct diag *d)
+{
+	diag_add(d, pos->file, pos->line, pos->col, "bad Mustache in %s: %s", what,
+		tmp->n ? tmp->items[0].msg : "render error");
+	diag_free(tmp);
+}
+
+/* render_text: the parsed value t rendered against stack, or NULL after
+ * an error in d (a NUL byte from the spec is one). */
+static char *
+render_text(const char *what, const struct mst *t, const struct val *const *stack,
+	size_t depth, const struct srcpos *pos, struct diag *d)
 {
 	struct diag tmp = {0};
-	struct mst *t = NULL;
 	struct buf out = {0};
 
-	if (!strstr(text, "{{"))
-		return xstrdup(text);
-	if (mst_parse(pos->file, text, strlen(text), &t, &tmp) ||
-		mst_render(t, stack, depth, NULL, &out, &tmp)) {
-		diag_add(d, pos->file, pos->line, pos->col, "bad Mustache in %s: %s", what,
-			tmp.n ? tmp.items[0].msg : "render error");
-		diag_free(&tmp);
-		mst_free(t);
+	if (mst_render(t, stack, depth, NULL, &out, &tmp)) {
+		bad_mustache(what, pos, &tmp, d);
 		buf_free(&out);
 		return NULL;
 	}
-	mst_free(t);
 	if (memchr(out.data ? out.data : "", '\0', out.len)) {
 		diag_add(d, pos->file, pos->line, pos->col,
 			"%s: the spec puts a NUL byte into this value", what);
@@ -168,6 +171,25 @@ project_render(const char *what, const char *text, const struct val *const *stac
 		return NULL;
 	}
 	return buf_release(&out);
+}
+
+char *
+project_render(const char *what, const char *text, const struct val *const *stack, size_t depth,
+	const struct srcpos *pos, struct diag *d)
+{
+	struct diag tmp = {0};
+	struct mst *t = NULL;
+	char *r;
+
+	if (!strstr(text, "{{"))
+		return xstrdup(text);
+	if (mst_parse(pos->file, text, strlen(text), &t, &tmp)) {
+		bad_mustache(what, pos, &tmp, d);
+		return NULL;
+	}
+	r = render_text(what, t, stack, depth, pos, d);
+	mst_free(t);
+	return r;
 }
 
 struct pending_after {
@@ -193,7 +215,6 @@ render_value(struct loader *L, const struct dm_prop *pr, const char *text,
 	const struct val *const *stack, size_t depth, struct diag *d)
 {
 	struct mst *t;
-	struct buf out = {0};
 	struct diag tmp = {0};
 	size_t n = strlen(text);
 
@@ -201,22 +222,13 @@ render_value(struct loader *L, const struct dm_prop *pr, const char *text,
 		return xstrdup(text);
 	t = strmap_get(L->parsed, text, n);
 	if (!t) {
-		if (mst_parse(pr->vpos.file, text, n, &t, &tmp))
-			return project_render(pr->key, text, stack, depth, &pr->vpos, d);
+		if (mst_parse(pr->vpos.file, text, n, &t, &tmp)) {
+			bad_mustache(pr->key, &pr->vpos, &tmp, d);
+			return NULL;
+		}
 		strmap_put(L->parsed, text, n, t);
 	}
-	if (mst_render(t, stack, depth, NULL, &out, &tmp)) {
-		buf_free(&out);
-		diag_free(&tmp);
-		return project_render(pr->key, text, stack, depth, &pr->vpos, d);
-	}
-	if (memchr(out.data ? out.data : "", '\0', out.len)) {
-		diag_add(d, pr->vpos.file, pr->vpos.line, pr->vpos.col,
-			"%s: the spec puts a NUL byte into this value", pr->key);
-		buf_free(&out);
-		return NULL;
-	}
-	return buf_release(&out);
+	return render_text(pr->key, t, stack, depth, &pr->vpos, d);
 }
 
 static int

@@ -68,17 +68,9 @@ slot_user(const char *name, const char *prompt, const char *values, const char *
 struct digest
 slot_key(const char *system, const char *user, const char *chain, const char *sampling)
 {
-	struct hasher *h = hasher_new();
-	struct digest d;
+	const char *parts[] = {"dmbuild-slot-1", system, user, chain, sampling};
 
-	hasher_add_str(h, "dmbuild-slot-1", 14);
-	hasher_add_str(h, system, strlen(system));
-	hasher_add_str(h, user, strlen(user));
-	hasher_add_str(h, chain, strlen(chain));
-	hasher_add_str(h, sampling, strlen(sampling));
-	d = hasher_final(h);
-	hasher_free(h);
-	return d;
+	return hash_strings(5, parts);
 }
 
 /* trim_line: s[0..n) without surrounding blanks. */

@@ -463,13 +463,14 @@ struct strmap {
 	size_t cap, n;
 };
 
-static size_t
-str_hash(const char *s, size_t n)
+uint64_t
+fnv1a(const void *p, size_t n)
 {
-	size_t h = 1469598103934665603u;
+	const unsigned char *s = p;
+	uint64_t h = 14695981039346656037ULL;
 
 	while (n--)
-		h = (h ^ (unsigned char)*s++) * 1099511628211u;
+		h = (h ^ *s++) * 1099511628211ULL;
 	return h;
 }
 
@@ -513,7 +514,7 @@ strmap_find(const struct strmap *m, const char *key, size_t klen, size_t h)
 void *
 strmap_get(const struct strmap *m, const char *key, size_t klen)
 {
-	struct strmap_slot *s = strmap_find(m, key, klen, str_hash(key, klen));
+	struct strmap_slot *s = strmap_find(m, key, klen, (size_t)fnv1a(key, klen));
 
 	return s->key ? s->val : NULL;
 }
@@ -521,7 +522,7 @@ strmap_get(const struct strmap *m, const char *key, size_t klen)
 void *
 strmap_put(struct strmap *m, const char *key, size_t klen, void *val)
 {
-	size_t h = str_hash(key, klen), i;
+	size_t h = (size_t)fnv1a(key, klen), i;
 	struct strmap_slot *s;
 	void *old;
 

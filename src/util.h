@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum {
@@ -109,6 +110,10 @@ void diag_free(struct diag *d);
 /* file_read: whole file into a malloc'd NUL-terminated buffer.  0, or
  * DM_ENOTFOUND when it does not exist, or DM_EIO (errno kept). */
 int file_read(const char *path, char **data, size_t *len);
+
+/* fnv1a: the 64-bit FNV-1a hash of p[0..n) (in-memory tables only: it is
+ * fast, not strong). */
+uint64_t fnv1a(const void *p, size_t n);
 
 /* strmap: string -> pointer hash map (open addressing).  Keys are copied;
  * values are the caller's. Not thread-safe. */

@@ -582,13 +582,8 @@ val_shrink(struct val *v)
 static size_t
 key_hash(const char *key, size_t klen)
 {
-	uint64_t h = 14695981039346656037ULL;
-	size_t i;
+	uint64_t h = fnv1a(key, klen);
 
-	for (i = 0; i < klen; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211ULL;
-	}
 	return (size_t)(h ^ (h >> 29));
 }
 

@@ -79,6 +79,13 @@ main(void)
 	hasher_add_str(h, "a", 1);
 	hasher_add_str(h, "bc", 2);
 	ok(!digest_eq(a, hasher_final(h)), "strings are framed: ab|c is not a|bc");
+	{
+		const char *abc[] = {"ab", "c"}, *a_bc[] = {"a", "bc"};
+
+		ok(digest_eq(hash_strings(2, abc), a), "hash_strings is the hasher's framed stream");
+		ok(!digest_eq(hash_strings(2, abc), hash_strings(2, a_bc)),
+			"hash_strings frames its parts");
+	}
 	hasher_free(h);
 	return done_testing();
 }
