@@ -636,7 +636,7 @@ def report(a, tools, meta, facts, load0, load1, elapsed, llm=None):
         w("")
     w("## Rerunning\n")
     w("- `python3 bench/run.py --write doc/performance.md`: this page at the default "
-      "10,002 atoms (10 to 15 minutes on this machine, most of it ninja's and make's "
+      "10,002 atoms (5 to 15 minutes on this machine, most of it ninja's and make's "
       "full builds, plus a minute to delete the work directory).")
     w("- `python3 bench/run.py --atoms 1002`: a tenth of the size, in a minute or "
       "two; prints the page without writing it.")
