@@ -6,11 +6,17 @@
  *    place; the committed record carries an impossible file stamp, so the
  *    next run hashes the file and tells "new bytes", "old bytes (the write
  *    was interrupted)" and "someone else's bytes" apart;
- *  - the stamps of files written are refreshed in one transaction at the
- *    end; if that never happens, the next run hashes instead;
+ *  - the stamps of files written go to CACHE_STAMPS in one transaction at
+ *    the end, each bound to the digest of its record's bytes; if that
+ *    never happens, the next run hashes instead;
+ *  - records load on up to two threads, each over its own range of keys;
+ *    an atom with no dependencies and no output among its reads is checked
+ *    and assessed there (prechecked), touching only its own astate;
  *  - the scheduler's shared state (queue, counters, states of atoms not
  *    yet started) is guarded by one mutex; a running atom's own state is
- *    touched only by its worker.
+ *    touched only by its worker.  While a batch commits, at most one more
+ *    batch of rendered results waits (back-pressure); a batch borrows its
+ *    values, which live until its commit returns.
  */
 #include <errno.h>
 #include <pthread.h>
