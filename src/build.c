@@ -16,7 +16,11 @@
  *    yet started) is guarded by one mutex; a running atom's own state is
  *    touched only by its worker.  While a batch commits, at most one more
  *    batch of rendered results waits (back-pressure); a batch borrows its
- *    values, which live until its commit returns.
+ *    values, which live until its commit returns;
+ *  - the manifest's entries of atoms final before the build (neither stale
+ *    nor maybe) are written on a thread while the others build; nothing
+ *    changes those atoms' records until manifest_finish returns (stamps
+ *    touch only their st, which the manifest does not show).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -148,6 +152,9 @@ struct bctx {
 
 /* At most this many results go into one LMDB transaction. */
 #define BUILD_MAX_BATCH 64
+/* With this many atoms final before the build, their manifest entries are
+ * written on a thread of their own while the others build. */
+#define MANIFEST_THREAD_MIN 1000
 
 /* ready_push: queue atom i (lock held).  An LLM atom is queued again
  * each time its fills arrive, so the queue grows. */
@@ -2065,6 +2072,9 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	pthread_t *th;
 	int jobs = o->jobs > 0 ? o->jobs : 1, status = 0;
 	struct record **final;
+	unsigned char *later;
+	struct manifest *man;
+	char *mpath;
 
 	b.p = p;
 	b.c = c;
@@ -2128,6 +2138,18 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		goto out;
 	}
 	free(order);
+	/* The manifest's entries of atoms already final are written while
+	 * the others build. */
+	final = xcalloc(p->natoms ? p->natoms : 1, sizeof(*final));
+	later = xcalloc(p->natoms ? p->natoms : 1, 1);
+	for (i = 0; i < p->natoms; i++) {
+		final[i] = b.st[i].rec;
+		later[i] = b.st[i].state == ST_STALE || b.st[i].state == ST_MAYBE;
+	}
+	mpath = b.outroot ? xasprintf("%s/generation_manifest.json", b.outroot)
+			  : xstrdup("generation_manifest.json");
+	man = manifest_begin(p, final, later, mpath,
+		jobs >= 2 && p->natoms - nwork >= MANIFEST_THREAD_MIN);
 	if (!b.outroot)
 		sweep_temps(&b);
 	if (o->trace)
@@ -2170,21 +2192,17 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 		store_stamps(&b);
 	if (!o->ntargets && !build_interrupted && !b.outroot)
 		remove_gone(&b);
-	final = xcalloc(p->natoms ? p->natoms : 1, sizeof(*final));
 	for (i = 0; i < p->natoms; i++)
-		final[i] = b.st[i].newrec ? b.st[i].newrec : b.st[i].rec;
-	{
-		char *mpath = b.outroot ? xasprintf("%s/generation_manifest.json", b.outroot)
-					: xstrdup("generation_manifest.json");
-
-		stats_phase("stamps, stale outputs");
-		if (manifest_write(p, final, mpath) != 0) {
-			fprintf(stderr, "dmbuild: cannot write %s: %s\n", mpath, strerror(errno));
-			b.failures++;
-		}
-		free(mpath);
-		stats_phase("manifest written");
+		if (later[i])
+			final[i] = b.st[i].newrec ? b.st[i].newrec : b.st[i].rec;
+	stats_phase("stamps, stale outputs");
+	if (manifest_finish(man, final) != 0) {
+		fprintf(stderr, "dmbuild: cannot write %s: %s\n", mpath, strerror(errno));
+		b.failures++;
 	}
+	free(mpath);
+	free(later);
+	stats_phase("manifest written");
 	if (b.outroot)
 		fprintf(stderr, "dmbuild: research run written to %s (the project is untouched)\n",
 			b.outroot);

@@ -21,6 +21,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -153,10 +154,11 @@ write_all(int fd, const char *p, size_t n)
 }
 
 int
-fs_write_atomic(const char *path, const void *p, size_t n)
+fs_write_pieces(const char *path, const struct fs_piece *pc, size_t npc)
 {
 	const char *slash = strrchr(path, '/');
 	struct buf tmp = {0};
+	size_t i;
 	int fd, e;
 
 	if (slash) {
@@ -182,7 +184,10 @@ fs_write_atomic(const char *path, const void *p, size_t n)
 		errno = e;
 		return DM_EIO;
 	}
-	if (write_all(fd, p, n) < 0 || fchmod(fd, 0644) < 0)
+	for (i = 0; i < npc; i++)
+		if (write_all(fd, pc[i].p, pc[i].n) < 0)
+			goto fail;
+	if (fchmod(fd, 0644) < 0)
 		goto fail;
 	e = close(fd);
 	fd = -1;
@@ -198,6 +203,61 @@ fail:
 	buf_free(&tmp);
 	errno = e;
 	return DM_EIO;
+}
+
+int
+fs_same_pieces(const char *path, const struct fs_piece *pc, size_t npc)
+{
+	char blk[65536];
+	size_t i, total = 0, off = 0, have = 0;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), same = 0;
+
+	if (fd < 0)
+		return 0;
+	for (i = 0; i < npc; i++)
+		total += pc[i].n;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != total)
+		goto out;
+	/* blk holds file bytes [off, off + have) not yet compared */
+	for (i = 0; i < npc; i++) {
+		const char *p = pc[i].p;
+		size_t n = pc[i].n;
+
+		while (n) {
+			size_t k;
+
+			if (!have) {
+				ssize_t r = read(fd, blk, sizeof(blk));
+
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0)
+					goto out;
+				have = (size_t)r;
+				off = 0;
+			}
+			k = n < have ? n : have;
+			if (memcmp(blk + off, p, k) != 0)
+				goto out;
+			off += k;
+			have -= k;
+			p += k;
+			n -= k;
+		}
+	}
+	same = !have && read(fd, blk, 1) == 0;
+out:
+	close(fd);
+	return same;
+}
+
+int
+fs_write_atomic(const char *path, const void *p, size_t n)
+{
+	struct fs_piece one = {p, n};
+
+	return fs_write_pieces(path, &one, 1);
 }
 
 int

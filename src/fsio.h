@@ -33,6 +33,17 @@ void fstamp_get(struct cursor *c, struct fstamp *st);
  * rename; creates missing parent directories; the file gets mode 0644.
  * No fsync.  0 or DM_EIO (errno kept). */
 int fs_write_atomic(const char *path, const void *p, size_t n);
+/* A piece of a file written with fs_write_pieces. */
+struct fs_piece {
+	const void *p;
+	size_t n;
+};
+/* fs_write_pieces: fs_write_atomic of the concatenation of the n pieces,
+ * without joining them in memory first. */
+int fs_write_pieces(const char *path, const struct fs_piece *pc, size_t n);
+/* fs_same_pieces: 1 if path holds exactly the concatenation of the n
+ * pieces, 0 if not or unreadable; reads the file in small blocks. */
+int fs_same_pieces(const char *path, const struct fs_piece *pc, size_t n);
 /* fs_mkdirs: create dir and its parents (like mkdir -p). */
 int fs_mkdirs(const char *dir);
 /* fs_remove: unlink path, then remove directories above it that became

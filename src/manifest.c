@@ -5,7 +5,10 @@
  *                "model": null, "checks": [...], "slots": [...]}],
  *     "inputs": HEX (action key), "output": HEX (digest of the bytes),
  *     "reads": {"spec": N, "files": N}}}}
- * Paths are sorted bytewise. */
+ * Paths are sorted bytewise.  Each entry is the same text whether it is
+ * written on manifest_begin's thread or by manifest_finish; the pieces are
+ * written one after another, never joined in memory. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,17 +19,6 @@
 #include "manifest.h"
 #include "project.h"
 #include "value.h"
-
-struct entry {
-	const struct atom *a;
-	const struct record *r;
-};
-
-static int
-by_out(const void *x, const void *y)
-{
-	return strcmp(((const struct entry *)x)->a->out, ((const struct entry *)y)->a->out);
-}
 
 static void
 put_cstr(struct buf *b, const char *s)
@@ -126,24 +118,58 @@ put_atom(struct buf *b, const struct atom *a, const struct record *r, const char
 	buf_adds(b, "}}");
 }
 
-int
-manifest_write(const struct project *p, struct record *const *recs, const char *path)
-{
-	struct entry *e = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*e));
-	size_t nd = p->df->ndecls ? p->df->ndecls : 1;
-	char **declared = xcalloc(nd, sizeof(*declared)), **checks = xcalloc(nd, sizeof(*checks));
-	struct buf b = {0};
-	char *old = NULL;
-	size_t i, n = 0, oldlen;
-	int r = 0;
+/* A manifest being written: the entries of atoms final before the build
+ * go into body (each as ",\n" KEY ":" ENTRY) while atoms build; each
+ * later atom leaves a gap at its place in the order. */
+struct entry {
+	const char *out;
+	size_t atom;
+};
 
-	for (i = 0; i < p->natoms; i++)
-		if (recs[i]) {
-			e[n].a = &p->atoms[i];
-			e[n++].r = recs[i];
-		}
-	qsort(e, n, sizeof(*e), by_out);
-	buf_printf(&b, "{\"version\":1,\"generator\":\"dmbuild %s\",\"files\":{", DM_VERSION);
+struct gap {
+	size_t atom, at; /* atom index; offset in body where its entry goes */
+};
+
+struct manifest {
+	const struct project *p;
+	struct record *const *recs;
+	const unsigned char *later;
+	char *path;
+	struct entry *order; /* sorted by output path */
+	size_t n;
+	struct buf body;
+	struct gap *gaps;
+	size_t ngaps;
+	pthread_t th;
+	int threaded;
+};
+
+static int
+by_out(const void *x, const void *y)
+{
+	return strcmp(((const struct entry *)x)->out, ((const struct entry *)y)->out);
+}
+
+static void
+put_entry(struct buf *b, const struct atom *a, const struct record *r, const char *declared,
+	const char *checks)
+{
+	buf_adds(b, ",\n");
+	put_cstr(b, a->out);
+	buf_addc(b, ':');
+	put_atom(b, a, r, declared, checks);
+}
+
+/* put_entries: every entry that is final now, in order, with a gap for
+ * each later atom. */
+static void *
+put_entries(void *arg)
+{
+	struct manifest *m = arg;
+	const struct project *p = m->p;
+	size_t nd = p->df->ndecls ? p->df->ndecls : 1, i;
+	char **declared = xcalloc(nd, sizeof(*declared)), **checks = xcalloc(nd, sizeof(*checks));
+
 	for (i = 0; i < p->df->ndecls; i++) {
 		struct buf x = {0};
 
@@ -152,14 +178,18 @@ manifest_write(const struct project *p, struct record *const *recs, const char *
 		put_checks(&x, &p->df->decls[i]);
 		checks[i] = buf_release(&x);
 	}
-	for (i = 0; i < n; i++) {
-		/* Atoms come from the top-level declarations (project.c). */
-		size_t di = (size_t)(e[i].a->decl - p->df->decls);
+	for (i = 0; i < m->n; i++) {
+		size_t ai = m->order[i].atom;
+		const struct atom *a = &p->atoms[ai];
 
-		buf_adds(&b, i ? ",\n" : "\n");
-		put_cstr(&b, e[i].a->out);
-		buf_addc(&b, ':');
-		put_atom(&b, e[i].a, e[i].r, declared[di], checks[di]);
+		if (m->later && m->later[ai]) {
+			m->gaps[m->ngaps].atom = ai;
+			m->gaps[m->ngaps++].at = m->body.len;
+			continue;
+		}
+		/* Atoms come from the top-level declarations (project.c). */
+		put_entry(&m->body, a, m->recs[ai], declared[a->decl - p->df->decls],
+			checks[a->decl - p->df->decls]);
 	}
 	for (i = 0; i < p->df->ndecls; i++) {
 		free(declared[i]);
@@ -167,12 +197,95 @@ manifest_write(const struct project *p, struct record *const *recs, const char *
 	}
 	free(declared);
 	free(checks);
-	buf_adds(&b, "\n}}\n");
-	if (file_read(path, &old, &oldlen) != 0 || oldlen != b.len ||
-		memcmp(old, b.data, b.len) != 0)
-		r = fs_write_atomic(path, b.data, b.len);
-	free(old);
-	free(e);
-	buf_free(&b);
+	return NULL;
+}
+
+struct manifest *
+manifest_begin(const struct project *p, struct record *const *recs, const unsigned char *later,
+	const char *path, int thread)
+{
+	struct manifest *m = xcalloc(1, sizeof(*m));
+	size_t i;
+
+	m->p = p;
+	m->recs = recs;
+	m->later = later;
+	m->path = xstrdup(path);
+	m->order = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*m->order));
+	for (i = 0; i < p->natoms; i++)
+		if (recs[i] || (later && later[i])) {
+			m->order[m->n].out = p->atoms[i].out;
+			m->order[m->n++].atom = i;
+		}
+	m->gaps = xmalloc((m->n ? m->n : 1) * sizeof(*m->gaps));
+	qsort(m->order, m->n, sizeof(*m->order), by_out);
+	m->threaded = thread && pthread_create(&m->th, NULL, put_entries, m) == 0;
+	return m;
+}
+
+int
+manifest_finish(struct manifest *m, struct record *const *recs)
+{
+	const struct project *p = m->p;
+	struct fs_piece *pc;
+	struct buf head = {0}, *late;
+	size_t k, npc = 0, from = 0;
+	int r = 0, first = 1;
+
+	if (m->threaded)
+		pthread_join(m->th, NULL);
+	else
+		put_entries(m);
+	/* head, then body pieces and later entries taking turns, then the end */
+	pc = xmalloc((2 * m->ngaps + 3) * sizeof(*pc));
+	late = xcalloc(m->ngaps ? m->ngaps : 1, sizeof(*late));
+	buf_printf(&head, "{\"version\":1,\"generator\":\"dmbuild %s\",\"files\":{", DM_VERSION);
+	pc[npc].p = head.data;
+	pc[npc++].n = head.len;
+	for (k = 0; k <= m->ngaps; k++) {
+		size_t to = k < m->ngaps ? m->gaps[k].at : m->body.len;
+		struct fs_piece piece = {m->body.data + from, to - from};
+
+		if (piece.n) {
+			if (first) /* the first entry starts with "\n", not ",\n" */
+				piece.p = (const char *)piece.p + 1, piece.n--;
+			first = 0;
+			pc[npc++] = piece;
+		}
+		from = to;
+		if (k < m->ngaps && recs[m->gaps[k].atom]) {
+			const struct atom *a = &p->atoms[m->gaps[k].atom];
+			struct buf dc = {0}, ck = {0};
+
+			put_declared(&dc, a->decl);
+			put_checks(&ck, a->decl);
+			put_entry(&late[k], a, recs[m->gaps[k].atom], dc.data, ck.data);
+			buf_free(&dc);
+			buf_free(&ck);
+			pc[npc].p = late[k].data + first;
+			pc[npc++].n = late[k].len - (size_t)first;
+			first = 0;
+		}
+	}
+	pc[npc].p = "\n}}\n";
+	pc[npc++].n = 4;
+	if (!fs_same_pieces(m->path, pc, npc))
+		r = fs_write_pieces(m->path, pc, npc);
+	for (k = 0; k < m->ngaps; k++)
+		buf_free(&late[k]);
+	free(late);
+	free(pc);
+	buf_free(&head);
+	buf_free(&m->body);
+	free(m->gaps);
+	free(m->order);
+	free(m->path);
+	free(m);
 	return r;
+}
+
+int
+manifest_write(const struct project *p, struct record *const *recs, const char *path)
+{
+	return manifest_finish(manifest_begin(p, recs, NULL, path, 0), recs);
 }

@@ -12,4 +12,19 @@ struct record;
  * Writes path only when its content changes.  0 or DM_EIO. */
 int manifest_write(const struct project *p, struct record *const *recs, const char *path);
 
+/* The same in two steps, so that most of the text is written while atoms
+ * build.  manifest_begin: recs[i] is atom i's record now; later[i]
+ * (later may be NULL) marks an atom whose final record is known only
+ * after the build: its entry is left for manifest_finish.  With thread
+ * set, the other entries are written (and the old file read) on a thread
+ * of their own, which reads p and those records only: they must not
+ * change until manifest_finish.  manifest_finish: recs[i] is now the final
+ * record of every later atom i (NULL: none, no entry); joins the thread,
+ * writes the file when its content changes, frees m.  0 or DM_EIO.  The
+ * text is byte for byte manifest_write's. */
+struct manifest;
+struct manifest *manifest_begin(const struct project *p, struct record *const *recs,
+	const unsigned char *later, const char *path, int thread);
+int manifest_finish(struct manifest *m, struct record *const *recs);
+
 #endif
