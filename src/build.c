@@ -9,9 +9,18 @@
  *  - the stamps of files written go to CACHE_STAMPS in one transaction at
  *    the end, each bound to the digest of its record's bytes; if that
  *    never happens, the next run hashes instead;
- *  - records load on up to two threads, each over its own range of keys;
+ *  - the stamps of outputs are read, and the outputs stat'ed, on a thread
+ *    of their own while the project loads (build_prefetch);
+ *  - records load on up to two threads, which take chunks of keys in turn;
  *    an atom with no dependencies and no output among its reads is checked
- *    and assessed there (prechecked), touching only its own astate;
+ *    and assessed there (prechecked), touching only its own astate, and if
+ *    it is stale and has no slots it is produced (rendered, or found in the
+ *    action cache) by that thread before the build starts: nothing the
+ *    build writes can change what it reads.  Its result waits in its
+ *    astate; printing, checks, commit and write happen in the build as for
+ *    any atom;
+ *  - a declared atom's record lives in its astate; records of outputs no
+ *    longer declared are kept apart (b->records) for remove_gone;
  *  - the scheduler's shared state (queue, counters, states of atoms not
  *    yet started) is guarded by one mutex; a running atom's own state is
  *    touched only by its worker.  While a batch commits, at most one more
@@ -81,6 +90,7 @@ struct astate {
 	struct record *rec;    /* from the cache, or NULL */
 	struct record *newrec; /* written this run */
 	struct fstamp cur;     /* the output as it is now, when known */
+	int have_cur;          /* cur was read ahead (prefetch) */
 	int restamp;           /* rec/newrec stamp must be stored */
 	size_t pending;        /* needed dependencies not yet done */
 	int depfailed;
@@ -98,6 +108,20 @@ struct astate {
 	 * action cache). */
 	enum astate_kind early_state;
 	struct digest cand;
+	/* A stale prechecked atom is produced (rendered or taken from the
+	 * action cache) by the loading thread that assessed it, while other
+	 * records still load; prepare takes the result from here. */
+	struct early *early;
+};
+
+/* What produce gave for an atom before the build started. */
+struct early {
+	struct digest key;
+	char *bytes;
+	size_t n;
+	struct readset rs;
+	int cached;
+	double ms;
 };
 
 struct wake {
@@ -120,7 +144,7 @@ struct bctx {
 	struct cache *c;
 	const struct build_opts *o;
 	struct astate *st;
-	struct strmap *records; /* path -> struct record * (every record) */
+	struct strmap *records; /* path -> struct record * of outputs no longer declared */
 	struct progress *pr;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -138,7 +162,7 @@ struct bctx {
 	char *outroot;          /* research: .dmbuild/research/RUN, else NULL */
 	char **outpath;         /* research: where each output goes */
 	size_t remaining, running;
-	struct strmap *stamps;   /* output -> stamp bytes, while loading */
+	struct strmap *stamps;   /* output -> struct pstamp, while loading */
 	size_t failures, conflicts, kept, built;
 	int stop;
 	struct result *pending; /* rendered, not yet committed */
@@ -299,7 +323,9 @@ assess(struct bctx *b, size_t i, int upstream)
 		return ST_STALE;
 	}
 	buf_free(&why);
-	fs_stamp(a->out, &s->cur);
+	if (!s->have_cur)
+		fs_stamp(a->out, &s->cur);
+	s->have_cur = 0; /* a worker assessing it again looks anew */
 	if (!s->cur.exists) {
 		set_why(s, "output missing");
 		return ST_STALE;
@@ -983,6 +1009,32 @@ prepare_llm(struct bctx *b, size_t i, char **bytes, size_t *n, struct readset *r
 	}
 }
 
+/* produce: atom i's bytes and what they read, from the action cache
+ * (*cached = 1) or rendered.  0, or DM_EINPUT with the messages in d. */
+static int
+produce(struct bctx *b, size_t i, struct digest *key, char **bytes, size_t *n,
+	struct readset *rs, int *cached, struct diag *d)
+{
+	struct record *r = b->st[i].rec;
+	struct buf out = {0};
+
+	*cached = from_action_cache(b, i, key, bytes, n, rs) == 0;
+	if (*cached)
+		return 0;
+	if (r) /* no earlier build to reuse: its old reads are done with */
+		record_drop_reads(r);
+	reads_free(rs);
+	if (render(b, i, &out, rs, d)) {
+		reads_free(rs);
+		buf_free(&out);
+		return DM_EINPUT;
+	}
+	*key = key_action(b->p->atoms[i].static_key, rs);
+	*n = out.len;
+	*bytes = buf_release(&out);
+	return 0;
+}
+
 /* prepare: render atom i (or find it in the action cache) and decide
  * what to write.  OUT_PENDING with *res filled when the result must be
  * committed; OUT_FAILED or OUT_CONFLICT otherwise. */
@@ -992,7 +1044,6 @@ prepare(struct bctx *b, size_t i, struct result *res)
 	struct atom *a = &b->p->atoms[i];
 	struct astate *s = &b->st[i];
 	struct record *r = s->rec, *nr;
-	struct buf out = {0};
 	struct readset rs = {0};
 	struct diag d = {0};
 	struct check_outcomes oc = {0};
@@ -1025,21 +1076,18 @@ prepare(struct bctx *b, size_t i, struct result *res)
 		pthread_mutex_lock(&b->lock);
 		b->stats[STRATUM_QA].atoms += a->nchecks ? 1 : 0;
 		pthread_mutex_unlock(&b->lock);
-	} else if (from_action_cache(b, i, &key, &bytes, &n, &rs) == 0) {
-		cached = 1;
-	} else {
-		if (r) /* no earlier build to reuse: its old reads are done with */
-			record_drop_reads(r);
-		reads_free(&rs);
-		if (render(b, i, &out, &rs, &d)) {
-			report_diag(b, &d);
-			reads_free(&rs);
-			buf_free(&out);
-			return OUT_FAILED;
-		}
-		key = key_action(a->static_key, &rs);
-		n = out.len;
-		bytes = buf_release(&out);
+	} else if (s->early) {
+		key = s->early->key;
+		bytes = s->early->bytes;
+		n = s->early->n;
+		rs = s->early->rs;
+		cached = s->early->cached;
+		t0 -= s->early->ms;
+		free(s->early);
+		s->early = NULL;
+	} else if (produce(b, i, &key, &bytes, &n, &rs, &cached, &d)) {
+		report_diag(b, &d);
+		return OUT_FAILED;
 	}
 	res->ms = clock_ms() - t0;
 	if (a->nchecks && !a->nslots) {
@@ -1413,26 +1461,98 @@ worker(void *arg)
 	return NULL;
 }
 
-/* load_stamp: keep each output's stamp until its record loads. */
-static int
-load_stamp(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
-{
-	struct bctx *b = ud;
-	struct buf *st = xcalloc(1, sizeof(*st));
+/* What the prefetch knows of one output: its stamp as stored, and the
+ * file as it is. */
+struct pstamp {
+	struct fstamp cur;
+	size_t n;
+	unsigned char enc[]; /* the CACHE_STAMPS value */
+};
 
-	buf_add(st, val, vlen);
-	strmap_put(b->stamps, key, klen, st);
+struct prefetch {
+	struct cache *c;
+	struct strmap *stamps; /* output path -> struct pstamp */
+	pthread_t th;
+	int threaded;
+};
+
+static int
+prefetch_one(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct prefetch *pf = ud;
+	struct pstamp *ps = xmalloc(sizeof(*ps) + vlen);
+	char *path = xstrndup(key, klen);
+
+	fs_stamp(path, &ps->cur);
+	ps->n = vlen;
+	memcpy(ps->enc, val, vlen);
+	free(strmap_put(pf->stamps, key, klen, ps));
+	free(path);
 	return 0;
 }
 
+static void
+prefetch_run(struct prefetch *pf)
+{
+	cache_each(pf->c, CACHE_STAMPS, prefetch_one, pf);
+}
+
+/* prefetch_thread: prefetch_run with the signals left to the main thread. */
+static void *
+prefetch_thread(void *arg)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	prefetch_run(arg);
+	return NULL;
+}
+
+struct prefetch *
+build_prefetch(struct cache *c, int threads)
+{
+	struct prefetch *pf = xcalloc(1, sizeof(*pf));
+
+	pf->c = c;
+	pf->stamps = strmap_new();
+	pf->threaded = threads && pthread_create(&pf->th, NULL, prefetch_thread, pf) == 0;
+	return pf;
+}
+
+/* prefetch_join: the stamps, all read. */
+static struct strmap *
+prefetch_join(struct prefetch *pf)
+{
+	if (pf->threaded)
+		pthread_join(pf->th, NULL);
+	else
+		prefetch_run(pf);
+	pf->threaded = 0;
+	return pf->stamps;
+}
+
 static int
-free_stamp(void *ud, const char *key, void *val)
+free_pstamp(void *ud, const char *key, void *val)
 {
 	(void)ud;
 	(void)key;
-	buf_free(val);
 	free(val);
 	return 0;
+}
+
+void
+build_prefetch_free(struct prefetch *pf)
+{
+	if (!pf)
+		return;
+	if (pf->threaded)
+		pthread_join(pf->th, NULL);
+	strmap_each(pf->stamps, free_pstamp, NULL);
+	strmap_free(pf->stamps);
+	free(pf);
 }
 
 /* precheck: whether atom i's reads can be checked as its record loads:
@@ -1453,22 +1573,36 @@ precheck(struct bctx *b, size_t i, const struct record *r)
 	return 1;
 }
 
+/* Records load in LOAD_CHUNKS ranges of keys, which the loading threads
+ * take in turn, so that a thread busy producing a large stale atom (see
+ * early_produce) leaves the rest of the records to the other. */
+#define LOAD_CHUNKS 16
+
+struct loader {
+	struct bctx *b;
+	const char *const *bounds; /* chunk k is keys in [bounds[k], bounds[k + 1]) */
+	size_t nchunks, next;      /* next: the next chunk to take (lock) */
+	pthread_mutex_t lock;
+	int early;                 /* stale prechecked atoms may be produced now */
+};
+
+/* One thread's part: its records, and the stale atoms of its current
+ * chunk waiting to be produced. */
+struct loadpart {
+	struct loader *ld;
+	struct strmap *records;
+	size_t *stale;
+	size_t nstale;
+};
+
 /* load_record: keep each record; check the reads of those that allow it
  * now, and drop the reads that turn out unchanged, so that the records of
  * a large project are not all held with their reads at once. */
-/* One thread's share of the records: keys in [from, to). */
-struct loadpart {
-	struct bctx *b;
-	struct strmap *records;
-	const char *from, *to;
-	int rc;
-};
-
 static int
 load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen)
 {
 	struct loadpart *lp = ud;
-	struct bctx *b = lp->b;
+	struct bctx *b = lp->ld->b;
 	struct record *r = xcalloc(1, sizeof(*r));
 	void *at;
 
@@ -1476,18 +1610,22 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 		free(r);
 		return 0;
 	}
-	strmap_put(lp->records, key, klen, r);
 	at = strmap_get(b->p->outs, key, klen);
+	if (!at) /* an output no longer declared (remove_gone) */
+		strmap_put(lp->records, key, klen, r);
 	if (at) {
 		size_t i = (size_t)at - 1;
 		struct astate *s = &b->st[i];
 		struct key_env e;
 		struct buf why = {0};
-		struct buf *st = strmap_get(b->stamps, key, klen);
+		struct pstamp *ps = strmap_get(b->stamps, key, klen);
 
 		s->rec = r;
-		if (st)
-			stamp_apply(st->data, st->len, r);
+		if (ps) {
+			stamp_apply(ps->enc, ps->n, r);
+			s->cur = ps->cur;
+			s->have_cur = 1;
+		}
 		if (!precheck(b, i, r))
 			return 0;
 		env_of(b, &b->p->atoms[i], &e);
@@ -1503,17 +1641,52 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
 		/* Its whole assessment (the output's stat, maybe its digest)
 		 * happens here too, on the loading threads. */
 		s->early_state = assess(b, i, 1);
+		if (s->early_state == ST_STALE && lp->ld->early && !b->p->atoms[i].nslots)
+			lp->stale[lp->nstale++] = i;
 	}
 	return 0;
+}
+
+/* early_produce: produce a stale prechecked atom now.  Nothing built this
+ * run can change what it reads (precheck), so the result is the one a
+ * worker would get; on an error it is left for the worker, which reports
+ * it. */
+static void
+early_produce(struct bctx *b, size_t i)
+{
+	struct early *e = xcalloc(1, sizeof(*e));
+	struct diag d = {0};
+	double t0 = clock_ms();
+
+	if (produce(b, i, &e->key, &e->bytes, &e->n, &e->rs, &e->cached, &d) != 0) {
+		free(e);
+	} else {
+		e->ms = clock_ms() - t0;
+		b->st[i].early = e;
+	}
+	diag_free(&d);
 }
 
 static void *
 load_part(void *arg)
 {
 	struct loadpart *lp = arg;
+	struct loader *ld = lp->ld;
+	size_t k, j;
 
-	lp->rc = cache_each_range(lp->b->c, CACHE_ATOMS, lp->from, lp->from ? strlen(lp->from) : 0,
-		lp->to, lp->to ? strlen(lp->to) : 0, load_record, lp);
+	for (;;) {
+		pthread_mutex_lock(&ld->lock);
+		k = ld->next++;
+		pthread_mutex_unlock(&ld->lock);
+		if (k >= ld->nchunks)
+			break;
+		lp->nstale = 0;
+		cache_each_range(ld->b->c, CACHE_ATOMS, ld->bounds[k],
+			ld->bounds[k] ? strlen(ld->bounds[k]) : 0, ld->bounds[k + 1],
+			ld->bounds[k + 1] ? strlen(ld->bounds[k + 1]) : 0, load_record, lp);
+		for (j = 0; j < lp->nstale && !build_interrupted; j++)
+			early_produce(ld->b, lp->stale[j]);
+	}
 	return NULL;
 }
 
@@ -1531,29 +1704,50 @@ adopt_record(void *ud, const char *key, void *val)
 }
 
 /* load_records: every record, with the reads checked where they can be
- * (load_record); a large project is read by two threads, each taking half
- * of the keys. */
+ * (load_record); a large project is read by two threads taking chunks of
+ * keys in turn, and its stale prechecked atoms are produced as they are
+ * found (unless this run builds only targets, or nothing). */
 static void
 load_records(struct bctx *b, int jobs)
 {
-	struct loadpart one = {b, b->records, NULL, NULL, 0}, two = {b, NULL, NULL, NULL, 0};
-	const char **outs;
+	struct loader ld = {0};
+	struct loadpart one = {0}, two = {0};
+	const char **bounds;
 	pthread_t th;
-	size_t i;
+	size_t i, n = b->p->natoms;
 
-	if (jobs < 2 || b->p->natoms < 2000) {
+	ld.b = b;
+	ld.early = !b->o->dry_run && !b->o->ntargets && !b->outroot;
+	pthread_mutex_init(&ld.lock, NULL);
+	one.ld = two.ld = &ld;
+	one.records = b->records;
+	one.stale = xmalloc((n ? n : 1) * sizeof(*one.stale));
+	if (jobs < 2 || n < 2000) {
+		const char *all[2] = {NULL, NULL};
+
+		ld.bounds = all;
+		ld.nchunks = 1;
 		load_part(&one);
+		free(one.stale);
+		pthread_mutex_destroy(&ld.lock);
 		return;
 	}
-	outs = xmalloc(b->p->natoms * sizeof(*outs));
-	for (i = 0; i < b->p->natoms; i++)
-		outs[i] = b->p->atoms[i].out;
-	qsort(outs, b->p->natoms, sizeof(*outs), str_cmp);
-	one.to = two.from = outs[b->p->natoms / 2];
+	bounds = xmalloc((n + 2) * sizeof(*bounds));
+	for (i = 0; i < n; i++)
+		bounds[i] = b->p->atoms[i].out;
+	qsort(bounds, n, sizeof(*bounds), str_cmp);
+	/* bounds[k] for k in 1..LOAD_CHUNKS-1 picked out of the sorted outputs;
+	 * the first chunk starts at the first key, the last one runs to the
+	 * end (records of outputs no longer declared included) */
+	for (i = 1; i < LOAD_CHUNKS; i++)
+		bounds[i] = bounds[i * n / LOAD_CHUNKS];
+	bounds[0] = NULL;
+	bounds[LOAD_CHUNKS] = NULL;
+	ld.bounds = bounds;
+	ld.nchunks = LOAD_CHUNKS;
 	two.records = strmap_new();
+	two.stale = xmalloc(n * sizeof(*two.stale));
 	if (pthread_create(&th, NULL, load_part, &two) != 0) {
-		two.to = NULL;
-		load_part(&two);
 		load_part(&one);
 	} else {
 		load_part(&one);
@@ -1561,7 +1755,10 @@ load_records(struct bctx *b, int jobs)
 	}
 	strmap_each(two.records, adopt_record, b->records);
 	strmap_free(two.records);
-	free(outs);
+	free(one.stale);
+	free(two.stale);
+	free(bounds);
+	pthread_mutex_destroy(&ld.lock);
 }
 
 static void
@@ -1670,7 +1867,6 @@ print_plan(struct bctx *b, const size_t *order)
 struct gone {
 	char **paths;
 	size_t n;
-	struct bctx *b;
 };
 
 static int
@@ -1679,8 +1875,6 @@ collect_gone(void *ud, const char *key, void *val)
 	struct gone *g = ud;
 
 	(void)val;
-	if (project_find(g->b->p, key) >= 0)
-		return 0;
 	g->paths = xreallocarray(g->paths, g->n + 1, sizeof(*g->paths));
 	g->paths[g->n++] = xstrdup(key);
 	return 0;
@@ -1694,8 +1888,8 @@ remove_gone(struct bctx *b)
 	struct gone g = {0};
 	size_t i;
 
-	g.b = b;
-	/* Every record was loaded at the start; atoms of this run are known. */
+	/* The records of outputs no longer declared were kept apart as they
+	 * loaded. */
 	strmap_each(b->records, collect_gone, &g);
 	if (g.n > 1)
 		qsort(g.paths, g.n, sizeof(*g.paths), str_cmp);
@@ -2074,11 +2268,13 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	struct record **final;
 	unsigned char *later;
 	struct manifest *man;
+	struct prefetch *pf;
 	char *mpath;
 
 	b.p = p;
 	b.c = c;
 	b.o = o;
+	pf = o->prefetch;
 	b.st = xcalloc(p->natoms ? p->natoms : 1, sizeof(*b.st));
 	b.records = strmap_new();
 	b.checkq = xmalloc((p->natoms ? p->natoms : 1) * sizeof(*b.checkq));
@@ -2091,11 +2287,12 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	if (!o->ntargets)
 		for (i = 0; i < p->natoms; i++)
 			b.st[i].state = ST_FRESH;
-	b.stamps = strmap_new();
-	cache_each(c, CACHE_STAMPS, load_stamp, &b);
+	if (!pf)
+		pf = build_prefetch(c, 0);
+	b.stamps = prefetch_join(pf);
 	load_records(&b, jobs);
-	strmap_each(b.stamps, free_stamp, NULL);
-	strmap_free(b.stamps);
+	build_prefetch_free(pf);
+	pf = NULL;
 	b.stamps = NULL;
 	stats_phase("records loaded");
 	if (o->ntargets) {
@@ -2254,6 +2451,7 @@ build_run(struct project *p, struct cache *c, const struct build_opts *o)
 	progress_free(b.pr);
 	cache_sync(c);
 out:
+	build_prefetch_free(pf); /* not taken over when the build stopped early */
 	if (b.filler)
 		llm_finish(&b);
 	for (i = 0; i < b.llm.nchain; i++) {
@@ -2275,6 +2473,15 @@ out:
 		return status;
 	}
 	for (i = 0; i < p->natoms; i++) {
+		if (b.st[i].early) { /* produced, never taken: the build stopped */
+			free(b.st[i].early->bytes);
+			reads_free(&b.st[i].early->rs);
+			free(b.st[i].early);
+		}
+		if (b.st[i].rec) {
+			record_free(b.st[i].rec);
+			free(b.st[i].rec);
+		}
 		fill_job_free(b.st[i].job);
 		reads_free(&b.st[i].rs);
 		free(b.st[i].why);

@@ -41,6 +41,8 @@ struct build_opts {
 	/* The process exits right after build_run: its memory is left to
 	 * exit() instead of being freed piece by piece. */
 	int exit_after;
+	/* From build_prefetch, or NULL: build_run takes it over. */
+	struct prefetch *prefetch;
 };
 
 /* Set by the SIGINT handler: no new atom starts, finished work is kept. */
@@ -49,6 +51,13 @@ extern volatile sig_atomic_t build_interrupted;
 /* build_uptodate: 1 if the stamp of the last complete build still holds
  * for every input and output, else 0. */
 int build_uptodate(struct cache *c, const struct build_opts *o);
+/* build_prefetch: start reading every output's stamp from the cache and
+ * stat'ing the output, on a thread of its own while the caller loads the
+ * project (with threads set; else it is done when build_run starts).  Put
+ * the result in build_opts.prefetch; if no build_run follows, free it with
+ * build_prefetch_free (which waits for the thread). */
+struct prefetch *build_prefetch(struct cache *c, int threads);
+void build_prefetch_free(struct prefetch *pf);
 /* build_run: build (or plan, with dry_run) and report; returns the exit
  * status: 0, 1 (an atom failed, an edited output blocked a result, or an
  * interrupt) or 2 (a bad target name). */

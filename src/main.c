@@ -435,9 +435,13 @@ main(int argc, char **argv)
 			status = 0;
 		} else {
 			stats_phase("not up to date");
+			/* The outputs' stamps are read while the project loads. */
+			o.prefetch = build_prefetch(c, o.jobs >= 2);
 			p = load(o.dmfile, stdlib);
 			stats_phase("project loaded");
 			o.exit_after = !exit_frees();
+			if (!p)
+				build_prefetch_free(o.prefetch);
 			status = p ? build_run(p, c, &o) : 2;
 			if (o.exit_after) {
 				/* The cache is synced; the kernel releases the rest. */

@@ -163,4 +163,31 @@ test_expect_success 'a 2,400-atom project keeps the rules (records loaded on two
 	"$DMBUILD" -j 1 -n >plan && grep "^dmbuild: no work to do (2400 atoms up to date)$" plan
 '
 
+# In such a project a stale atom without dependencies is rendered (or taken
+# from the action cache) by the thread that loads its record, before the
+# build starts; the outputs' stamps are read while the project loads.
+test_expect_success 'a 2,400-atom project: early results, hand edits, a failing render' '
+	cd big &&
+	sed "s/{name: i0007, v: 70}/{name: i0007, v: 7}/" s.yaml >t && mv t s.yaml &&
+	check_rebuilds gen/i0007.txt && echo "i0007=7" >expect && test_cmp expect gen/i0007.txt &&
+	grep -q "^TEMPLATE *1 " build.log &&
+	echo "by hand" >gen/i0100.txt && rm gen/i0200.txt &&
+	sed "s/{name: i0100, v: 100}/{name: i0100, v: 101}/" s.yaml >t && mv t s.yaml &&
+	test_must_fail dm && rebuilt >actual.rebuilt &&
+	printf "gen/i0100.txt\ngen/i0200.txt\n" >expect.rebuilt && test_cmp expect.rebuilt actual.rebuilt &&
+	grep "warning: gen/i0100.txt was edited by hand" build.log &&
+	grep "1 output edited by hand blocked new results" build.log &&
+	echo "by hand" >expect && test_cmp expect gen/i0100.txt &&
+	echo "i0200=200" >expect && test_cmp expect gen/i0200.txt &&
+	rm gen/i0100.txt &&
+	printf "{{name}}={{v}}{{#extra}} {{extra}}{{/extra}}{{#bad}}{{> ../nope}}{{/bad}}\n" >item.mustache &&
+	sed "s/{name: i0500, v: 500}/{name: i0500, v: 500, bad: 1}/" s.yaml >t && mv t s.yaml &&
+	test_must_fail dm -k 0 &&
+	test $(grep -c "partial .../nope. is not allowed" build.log) = 1 &&
+	grep "build failed: 1 atom failed" build.log &&
+	test $(grep -c "^\[ *[0-9]*/2398\] TEMPLATE gen/" build.log) = 2398 &&
+	echo "i0100=101" >expect && test_cmp expect gen/i0100.txt &&
+	echo "i0499=499" >expect && test_cmp expect gen/i0499.txt
+'
+
 test_done
