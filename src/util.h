@@ -108,7 +108,9 @@ void diag_free(struct diag *d);
 
 /* Files. */
 /* file_read: whole file into a malloc'd NUL-terminated buffer.  0, or
- * DM_ENOTFOUND when it does not exist, or DM_EIO (errno kept). */
+ * DM_ENOTFOUND when it does not exist, or DM_EIO (errno kept).  A regular
+ * file is read into one buffer of the size fstat gives (still correct if
+ * it changes meanwhile); anything else in growing chunks. */
 int file_read(const char *path, char **data, size_t *len);
 
 /* fnv1a: the 64-bit FNV-1a hash of p[0..n) (in-memory tables only: it is
@@ -119,15 +121,41 @@ uint64_t fnv1a(const void *p, size_t n);
  * values are the caller's. Not thread-safe. */
 struct strmap;
 struct strmap *strmap_new(void);
+/* strmap_new_borrowed: a map that keeps the caller's keys instead of
+ * copies: each must stay alive and unchanged while the map lives. */
+struct strmap *strmap_new_borrowed(void);
+/* strmap_reserve: room for n entries without growing again. */
+void strmap_reserve(struct strmap *m, size_t n);
 void strmap_free(struct strmap *m);
 /* strmap_get: the value, or NULL. */
 void *strmap_get(const struct strmap *m, const char *key, size_t klen);
 /* strmap_put: set key to val; returns the old value or NULL. */
 void *strmap_put(struct strmap *m, const char *key, size_t klen, void *val);
+/* strmap_slot: where the value of key is kept, for reading and setting it
+ * with one lookup; an absent key is inserted first, with a NULL value
+ * (which the caller then sets: strmap_get cannot tell it from absent).
+ * The pointer is good until the next insertion. */
+void **strmap_slot(struct strmap *m, const char *key, size_t klen);
 size_t strmap_count(const struct strmap *m);
 /* strmap_each: call fn for every entry (any order) until it returns
  * non-zero; returns that value or 0. */
 int strmap_each(const struct strmap *m, int (*fn)(void *ud, const char *key, void *val), void *ud);
+
+/* Pool: a bump allocator for many small pieces that are freed together
+ * by pool_free.  A zeroed struct pool is an empty pool.  pool_alloc's
+ * memory is aligned for any type; pool_strndup copies s[0..n) and a NUL.
+ * Nothing of a pool may be passed to free() or realloc(). */
+struct pool_chunk;
+struct pool {
+	struct pool_chunk *chunks;
+	char *cur;        /* free room of the current chunk */
+	size_t left;
+	size_t next;      /* size of the next chunk */
+};
+
+void *pool_alloc(struct pool *p, size_t n);
+char *pool_strndup(struct pool *p, const char *s, size_t n);
+void pool_free(struct pool *p);
 
 /* Little-endian encoding into a buf, and a bounds-checked reader; a read
  * past the end sets bad and yields zeros / NULL. */

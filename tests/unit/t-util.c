@@ -1,9 +1,16 @@
 /* t-util.c - diagnostics: the cap on kept errors and the count line, the
  * cap on one message's length and its cleaning; text_snip for quoting
- * input in messages. */
+ * input in messages; file_read on regular files (one exact buffer) and on
+ * others (growing chunks); fnv1a's values; pools; strmap slots, borrowed
+ * keys and reserve. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "util.h"
@@ -246,9 +253,206 @@ test_snip(void)
 	buf_free(&big);
 }
 
+/* write_file: path gets n bytes of a pattern; 0 or -1. */
+static int
+write_file(const char *path, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	size_t i;
+
+	if (!f)
+		return -1;
+	for (i = 0; i < n; i++)
+		fputc((int)((i * 7 + i / 251) & 0xff), f);
+	return fclose(f);
+}
+
+static int
+is_pattern(const char *data, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)data[i] != ((i * 7 + i / 251) & 0xff))
+			return 0;
+	return data[n] == '\0';
+}
+
+static void
+test_file_read(void)
+{
+	char dir[] = "/tmp/t-util.XXXXXX", path[64], fifo[64], *data;
+	size_t len, sizes[] = {1, 100, 65535, 65536, 65537, 1000003}, i;
+	pid_t pid;
+	int st;
+
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof path, "%s/f", dir);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		if (write_file(path, sizes[i]))
+			abort();
+		ok(file_read(path, &data, &len) == 0 && len == sizes[i] && is_pattern(data, len),
+			"a regular file of %zu bytes, NUL-terminated", sizes[i]);
+		free(data);
+	}
+	if (write_file(path, 0))
+		abort();
+	ok(file_read(path, &data, &len) == 0 && len == 0 && data && data[0] == '\0',
+		"an empty file: an empty string");
+	free(data);
+	ok(file_read("/proc/self/status", &data, &len) == 0 && len > 0 &&
+			strstr(data, "Name:") && strlen(data) == len,
+		"a /proc file (its size says 0) is read to its end");
+	free(data);
+	ok(file_read("/nonexistent/x", &data, &len) == DM_ENOTFOUND && !data && len == 0,
+		"missing: DM_ENOTFOUND, nothing returned");
+	ok(file_read("/etc/passwd/x", &data, &len) == DM_ENOTFOUND, "under a file: DM_ENOTFOUND");
+	errno = 0;
+	ok(file_read(dir, &data, &len) == DM_EIO && errno == EISDIR && !data,
+		"a directory: DM_EIO, errno kept");
+
+	/* A FIFO has no size: 300,000 bytes come through in chunks. */
+	snprintf(fifo, sizeof fifo, "%s/p", dir);
+	if (mkfifo(fifo, 0600))
+		abort();
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0)
+		_exit(write_file(fifo, 300000) ? 1 : 0);
+	ok(file_read(fifo, &data, &len) == 0 && len == 300000 && is_pattern(data, len),
+		"a FIFO of 300,000 bytes");
+	free(data);
+	waitpid(pid, &st, 0);
+	unlink(fifo);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_fnv1a(void)
+{
+	unsigned char bytes[768];
+	size_t i;
+
+	for (i = 0; i < sizeof bytes; i++)
+		bytes[i] = (unsigned char)i;
+	ok(fnv1a("", 0) == 0xcbf29ce484222325ULL, "FNV-1a of nothing: the offset basis");
+	ok(fnv1a("a", 1) == 0xaf63dc4c8601ec8cULL, "FNV-1a of a");
+	ok(fnv1a("foobar", 6) == 0x85944171f73967e8ULL, "FNV-1a of foobar");
+	ok(fnv1a(bytes, sizeof bytes) == 0x4f33c513c2e95c25ULL, "FNV-1a of 768 bytes");
+	for (i = 0; i <= 17; i++) {
+		uint64_t h = 14695981039346656037ULL;
+		size_t k;
+
+		for (k = 0; k < i; k++)
+			h = (h ^ bytes[100 + k]) * 1099511628211ULL;
+		if (fnv1a(bytes + 100, i) != h)
+			break;
+	}
+	ok(i == 18, "FNV-1a of 0 to 17 bytes, byte by byte");
+}
+
+static void
+test_pool(void)
+{
+	struct pool p = {0};
+	char *s[2000], *big;
+	size_t i;
+	int good = 1;
+
+	for (i = 0; i < 2000; i++) {
+		char want[16];
+		void *a = pool_alloc(&p, i % 50 + 1);
+
+		snprintf(want, sizeof want, "s%zu", i);
+		s[i] = pool_strndup(&p, want, strlen(want));
+		memset(a, 0xee, i % 50 + 1);
+		good &= (uintptr_t)a % _Alignof(max_align_t) == 0;
+	}
+	ok(good, "pool_alloc: aligned for any type");
+	for (i = 0; i < 2000; i++) {
+		char want[16];
+
+		snprintf(want, sizeof want, "s%zu", i);
+		if (strcmp(s[i], want))
+			break;
+	}
+	ok(i == 2000, "2,000 strings over several chunks stay as written");
+	big = pool_alloc(&p, 1000000);
+	memset(big, 'b', 1000000);
+	s[0] = pool_strndup(&p, "after", 5);
+	ok(big[999999] == 'b' && strcmp(s[0], "after") == 0 && strcmp(s[1], "s1") == 0,
+		"a piece bigger than a chunk gets its own; the others are untouched");
+	ok(*pool_strndup(&p, "xyz", 0) == '\0', "pool_strndup of 0 bytes: empty string");
+	pool_free(&p);
+	ok(p.chunks == NULL && p.left == 0, "pool_free empties it");
+	ok(strcmp(pool_strndup(&p, "again", 5), "again") == 0, "and it can be used again");
+	pool_free(&p);
+}
+
+static int
+count_key(void *ud, const char *key, void *val)
+{
+	const char *const *want = ud;
+
+	(void)val;
+	return key == *want;
+}
+
+static void
+test_strmap(void)
+{
+	struct strmap *m = strmap_new(), *b = strmap_new_borrowed();
+	char keys[600][8];
+	void **slot;
+	size_t i;
+	const char *mine = keys[7];
+
+	slot = strmap_slot(m, "abc", 3);
+	ok(slot && *slot == NULL, "strmap_slot of a new key: a NULL value");
+	*slot = (void *)1;
+	ok(strmap_get(m, "abc", 3) == (void *)1, "set through the slot");
+	ok(strmap_slot(m, "abc", 3) == slot && strmap_count(m) == 1,
+		"the same slot again, nothing added");
+	ok(strmap_put(m, "abc", 3, (void *)2) == (void *)1 && strmap_get(m, "abc", 3) == (void *)2,
+		"strmap_put replaces and returns the old value");
+	for (i = 0; i < 600; i++) {
+		snprintf(keys[i], sizeof keys[i], "k%zu", i);
+		*strmap_slot(m, keys[i], strlen(keys[i])) = (void *)(i + 10);
+		*strmap_slot(b, keys[i], strlen(keys[i])) = (void *)(i + 10);
+	}
+	for (i = 0; i < 600; i++)
+		if (strmap_get(m, keys[i], strlen(keys[i])) != (void *)(i + 10) ||
+			strmap_get(b, keys[i], strlen(keys[i])) != (void *)(i + 10))
+			break;
+	ok(i == 600 && strmap_count(m) == 601 && strmap_count(b) == 600,
+		"600 keys through growing tables");
+	ok(strmap_each(b, count_key, &mine) == 1, "a borrowed map keeps the caller's key");
+	ok(strmap_each(m, count_key, &mine) == 0, "a plain map keeps a copy");
+	strmap_free(b); /* frees none of keys[] (valgrind would see it) */
+
+	b = strmap_new_borrowed();
+	strmap_reserve(b, 1000);
+	slot = strmap_slot(b, keys[0], 2);
+	for (i = 1; i < 600; i++)
+		strmap_put(b, keys[i], strlen(keys[i]), (void *)i);
+	ok(strmap_slot(b, keys[0], 2) == slot, "after strmap_reserve, inserts do not move slots");
+	strmap_reserve(b, 10);
+	ok(strmap_count(b) == 600 && strmap_get(b, "k599", 4) == (void *)599,
+		"reserving less than is there changes nothing");
+	strmap_free(b);
+	strmap_free(m);
+}
+
 int
 main(void)
 {
+	test_file_read();
+	test_fnv1a();
+	test_pool();
+	test_strmap();
 	test_error_cap();
 	test_warning_cap();
 	test_message_length();
