@@ -3,7 +3,11 @@
  * A hasher gathers small pieces (lengths, digests, short strings) in its
  * own buffer and hands XXH3 large runs: the digest of a stream does not
  * depend on how it is cut, and one update per piece cost more than the
- * hashing itself. */
+ * hashing itself.  For the same reason hash_strings needs no hasher (its
+ * malloc'd XXH3 state cost more than the hashing): it lays the framed
+ * stream out in one buffer, on the stack when it is small, and hashes it
+ * at once. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +17,10 @@
 #include "util.h"
 
 #define HASHER_BUF 2048
+/* hash_strings lays out up to this many bytes on the stack, and keeps
+ * the lengths of this many strings. */
+#define HASH_STRINGS_STACK 1024
+#define HASH_STRINGS_LENS 8
 
 struct hasher {
 	XXH3_state_t *st;
@@ -28,6 +36,20 @@ flush(struct hasher *h)
 	h->n = 0;
 }
 
+/* put_u64: v as 8 bytes, little-endian, at p. */
+static void
+put_u64(unsigned char *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8);
+#else
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+#endif
+}
+
 struct digest
 hash_bytes(const void *p, size_t n)
 {
@@ -40,14 +62,34 @@ hash_bytes(const void *p, size_t n)
 struct digest
 hash_strings(size_t n, const char *const *s)
 {
-	struct hasher *h = hasher_new();
+	unsigned char stack[HASH_STRINGS_STACK], *b = stack, *p;
+	size_t lens[HASH_STRINGS_LENS], total = 0, i;
 	struct digest d;
-	size_t i;
 
-	for (i = 0; i < n; i++)
-		hasher_add_str(h, s[i], strlen(s[i]));
-	d = hasher_final(h);
-	hasher_free(h);
+	/* The framed stream laid out in one buffer and hashed at once: the
+	 * same digest as feeding a hasher, without one. */
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(s[i]);
+
+		if (i < HASH_STRINGS_LENS)
+			lens[i] = len;
+		if (len > SIZE_MAX - 8 - total)
+			fatal("out of memory");
+		total += 8 + len;
+	}
+	if (total > sizeof(stack))
+		b = xmalloc(total);
+	p = b;
+	for (i = 0; i < n; i++) {
+		size_t len = i < HASH_STRINGS_LENS ? lens[i] : strlen(s[i]);
+
+		put_u64(p, len);
+		memcpy(p + 8, s[i], len);
+		p += 8 + len;
+	}
+	d = total ? hash_bytes(b, total) : hash_bytes("", 0);
+	if (b != stack)
+		free(b);
 	return d;
 }
 
@@ -111,10 +153,8 @@ void
 hasher_add_u64(struct hasher *h, uint64_t v)
 {
 	unsigned char b[8];
-	int i;
 
-	for (i = 0; i < 8; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
+	put_u64(b, v);
 	hasher_add(h, b, sizeof(b));
 }
 
