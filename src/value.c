@@ -6,7 +6,8 @@
  *  - a VAL_MAP keeps its keys in insertion order; keys are unique.  A map
  *    with more than VAL_INDEX_MIN keys always has an index (built by
  *    val_map_set as the map grows, and by val_freeze), so the index is
- *    never stale: every insertion goes through val_map_set.  The index is
+ *    never stale: every insertion goes through val_map_set (project.c's
+ *    hand-built frames are the exception, below).  The index is
  *    an open-addressing table of positions + 1 (0 = empty slot), at most
  *    half full, hashed with FNV-1a (it lives in memory only).
  *  - val_freeze computes everything readers need (paths, digests,
@@ -27,11 +28,15 @@
  *
  * Ownership (value.h, Memory):
  *  - A heap node (arena == NULL) is one malloc, and so are its string, its
- *    path, each key, the items, keys and keylens arrays and its index
- *    (callers such as project.c free a heap frame's arrays themselves).
+ *    path, each key, the items, keys and keylens arrays and its index.
  *    val_free() frees it with everything it owns; children that are arena
  *    nodes are not owned (val_free does nothing for them) unless they are
  *    an arena's root.
+ *  - project.c builds its atoms' frames by hand instead, in its own pool
+ *    (arena == NULL, but keys, arrays and the @key and @index nodes in
+ *    the pool): they are only read (val_map_get, Mustache lookups), never
+ *    changed or passed to val_free, and a frame of more than
+ *    VAL_INDEX_MIN keys has no index (map_find scans it).
  *  - An arena node (arena != NULL) lives in its arena, and so do its
  *    string, keys, path, arrays and index.  Nothing of it is ever freed on
  *    its own: the arena goes as a whole.  Every node knows its arena so
@@ -823,7 +828,7 @@ val_merge(struct val *dst, struct val *src)
 
 /* ---- paths ------------------------------------------------------------- */
 
-static int
+static inline int
 key_is_bare(const char *key, size_t klen)
 {
 	size_t i;
@@ -838,7 +843,7 @@ key_is_bare(const char *key, size_t klen)
 
 /* child_path_len: the length of the path of key under a parent path of
  * length plen; *bare tells which form it takes. */
-static size_t
+static inline size_t
 child_path_len(size_t plen, const char *key, size_t klen, int *bare)
 {
 	size_t i, n;
@@ -854,7 +859,7 @@ child_path_len(size_t plen, const char *key, size_t klen, int *bare)
 }
 
 /* child_path_put: write that path (and a NUL) to out. */
-static void
+static inline void
 child_path_put(char *out, const char *parent, size_t plen, const char *key, size_t klen,
 	int bare)
 {
@@ -958,7 +963,7 @@ node_digest(struct freeze *fz, const struct val *v)
 	const char *text = NULL;
 	size_t tlen = 0;
 
-	buf_clear(b);
+	b->len = 0; /* (no NUL needed: the bytes are hashed, not read) */
 	switch (v->kind) {
 	case VAL_NULL:
 	case VAL_BOOL:
@@ -984,7 +989,8 @@ node_digest(struct freeze *fz, const struct val *v)
 			need += 8 + v->keylens[i] + 16;
 		break;
 	}
-	buf_reserve(b, need);
+	if (need >= b->cap)
+		buf_reserve(b, need);
 	p = (unsigned char *)b->data;
 	*p++ = kind_tag[v->kind];
 	switch (v->kind) {
