@@ -8,6 +8,12 @@
  * (which point at spec nodes).  The output path, template path and after
  * values are Mustache, rendered against that stack.
  *
+ * Memory: the atoms' out and tmpl strings, their slots arrays (shared by
+ * the atoms of a declaration) and their frames (with the @key and @index
+ * nodes) live in the project's pool and go with project_free; none of
+ * them may be freed, and a frame must not be changed (no val_map_set,
+ * no val_free).
+ *
  * Templates and partials are read through the project's file table
  * (project_template), which parses each file once and keeps its digest;
  * the table is safe to use from several threads.
@@ -93,13 +99,14 @@ struct project {
 	size_t ninputs;
 	struct atom *atoms;
 	size_t natoms;
-	struct strmap *outs; /* output path -> atom index + 1 */
+	struct strmap *outs; /* output path -> atom index + 1 (keys borrowed) */
 	struct graph *graph; /* edges from after */
 	struct qa *qa;       /* contracts */
 	pthread_mutex_t lock; /* guards files and filemap */
 	struct strmap *filemap; /* path -> struct pfile */
 	struct pfile **files;
 	size_t nfiles, capfiles;
+	struct pool pool; /* atoms' strings, slots and frames (see above) */
 };
 
 /* project_load: read dmfile (relative to the current directory, which is
