@@ -244,6 +244,43 @@ test_record(void)
 		record_free(&back);
 		ok(enc.len < v3.len, "front coding makes the record smaller (%zu < %zu bytes)",
 			enc.len, v3.len);
+		{
+			/* Version 1: version 2 without the check outcomes (the
+			 * last str of the header, 4 bytes when empty). */
+			struct buf v1 = {0};
+			size_t at2;
+			int all = 1;
+
+			buf_addc(&v1, 1);
+			buf_add(&v1, enc.data + 1, 64);
+			buf_add(&v1, enc.data + 81, hdr - 81 - 4);
+			buf_add(&v1, tail.data, tail.len);
+			ok(record_decode(v1.data, v1.len, &back) == 0, "a version 1 record reads");
+			ok(strcmp(back.checks, "") == 0 && strcmp(back.reason, "new atom") == 0 &&
+					digest_is_zero(back.elem) && back.nspec_reads == 5 &&
+					back.nfile_reads == 2,
+				"with empty check outcomes, no element digest, its reads counted");
+			for (at2 = 0; at2 < r.reads.n; at2++)
+				if (back.reads.r[at2].kind != r.reads.r[at2].kind ||
+					strcmp(back.reads.r[at2].path, r.reads.r[at2].path) != 0 ||
+					!digest_eq(back.reads.r[at2].d, r.reads.r[at2].d))
+					all = 0;
+			ok(all && back.reads.n == r.reads.n, "and the same reads as version 4");
+			record_free(&back);
+			/* Any truncation of any version is refused. */
+			all = 1;
+			for (at2 = 0; at2 < v1.len; at2++)
+				if (record_decode(v1.data, at2, &back) != -1)
+					all = 0;
+			for (at2 = 0; at2 < v3.len; at2++)
+				if (record_decode(v3.data, at2, &back) != -1)
+					all = 0;
+			for (at2 = 0; at2 < enc.len; at2++)
+				if (record_decode(enc.data, at2, &back) != -1)
+					all = 0;
+			ok(all, "every truncation of versions 1, 3 and 4 is refused");
+			buf_free(&v1);
+		}
 		buf_free(&v2);
 		buf_free(&v3);
 		buf_free(&tail);
@@ -368,9 +405,181 @@ test_dedup(void)
 	val_free(root);
 }
 
+
+/* hexof: the digest as hex, in a static buffer (one use per statement). */
+static const char *
+hexof(struct digest d)
+{
+	static char h[DIGEST_HEX_LEN + 1];
+
+	digest_hex(d, h);
+	return h;
+}
+
+/* fixed_reads: a readset of every kind, paths of many lengths (one longer
+ * than any buffer the hashing goes through) and a long run of reads that
+ * share prefixes, with made-up digests. */
+static void
+fixed_reads(struct readset *rs)
+{
+	static const char kinds[] = "VSMFNIKL";
+	struct buf pool = {0};
+	size_t *off, i, n = 600;
+
+	rs->r = xcalloc(n, sizeof(*rs->r));
+	off = xcalloc(n, sizeof(*off));
+	for (i = 0; i < n; i++) {
+		off[i] = pool.len;
+		if (i == 7) {
+			size_t k;
+
+			for (k = 0; k < 5000; k++)
+				buf_addc(&pool, 'a' + (int)(k % 26));
+		} else if (i % 50 == 3) {
+			buf_adds(&pool, "");
+		} else {
+			buf_printf(&pool, "entities[%zu].fields[%zu].%s", i / 7, i % 7,
+				i % 3 ? "name" : "type");
+		}
+		buf_addc(&pool, '\0');
+		rs->r[i].kind = kinds[i % 8];
+		rs->r[i].d.hi = 0x0123456789abcdefULL * (i + 1);
+		rs->r[i].d.lo = i % 8 == 2 ? 0 : ~(uint64_t)i;
+	}
+	rs->pool = buf_release(&pool);
+	for (i = 0; i < n; i++)
+		rs->r[i].path = rs->pool + off[i];
+	rs->n = rs->cap = n;
+	free(off);
+}
+
+/* Action keys are stored (CACHE_AC) and compared across builds: they are
+ * pinned to the digests the first implementation gave. */
+static void
+test_pinned_keys(void)
+{
+	struct readset rs = {0};
+	struct digest st = key_static("atom x", "out/x", "t/a.mustache");
+
+	is_str(hexof(st), "655a50360533c937c81777f766934958", "the static key is pinned");
+	fixed_reads(&rs);
+	is_str(hexof(key_action(st, &rs)), "b12aba1e94d52c0bb849ab9838e4e11b", "the action key of 600 reads is pinned");
+	rs.n = 1;
+	is_str(hexof(key_action(st, &rs)), "9dbce3367f8b7a71586ce8be5dd3fa8e", "the action key of one read is pinned");
+	rs.n = 0;
+	is_str(hexof(key_action(st, &rs)), "ff97c1cb3fc88f1e34d4b11b7ad97c2f", "the action key of no reads is pinned");
+	reads_free(&rs);
+}
+
+/* Paths as a record may hold them, well formed or not, in an order where
+ * neighbours share prefixes that do and do not end at a step. */
+static const char *const odd_paths[] = {
+	"entities[1].name", "entities[1].namex", "entities[1].nam", "entities[1].name",
+	"entities[1].fields", "entities[1].fields[1]", "entities[1].fields[1].x",
+	"entities[1].fields[10]", "entities[1].fields[01]", "entities[1].fields[]",
+	"entities[1].fields[1", "entities[1]", "entities[1]x", "entities[1].", "entities[1]..name",
+	"entities.[1]", "entities[1][\"name\"]", "entities[1].[\"name\"]", "[\"entities\"][0].name",
+	"entities[0].name", "entities[0].name.x", "entities[0]", "entities", "entitiesx",
+	"[\"a.b\"]", "[\"a.b\"].c", "[\"a.b\"].c[0]", "[\"a.b\"]x", "[\"a.b\"", "[\"a.b]",
+	"[\"q\\\"t\"]", "[\"q\\\"t\"].k", "[\"q\\\\\"].k", "[\"bad\\x\"]", "[\"end\\",
+	"app", "apps", "ap", "", ".app", "app.", "app.x", "[0]", "[x]", "m.k-1", "m.k-1.z",
+	"m[\"k-1\"]", "m.k-10", "m.k", "entities[18446744073709551616].name",
+	"entities[99999999999999999999999].name", "@", "@.name", "@[0]", "@.fields[1]",
+	"@.fields[1].x", "@.fields", "@.nope", "@x", "entities[1].fields[0]",
+};
+
+/* resolve_digest: what a read of kind k at path evaluates to, from
+ * val_resolve alone. */
+static struct digest
+resolve_digest(const struct val *root, const struct val *elem, char k, const char *path,
+	int *present)
+{
+	struct digest zero = {0, 0};
+	const struct val *v;
+
+	if (path[0] == '@')
+		v = !elem ? NULL : !path[1] ? elem
+			: val_resolve(elem, path + (path[1] == '.' ? 2 : 1));
+	else
+		v = val_resolve(root, path);
+	*present = v != NULL;
+	if (!v)
+		return zero;
+	return val_use_digest(v, k == 'S' ? VAL_USE_SHAPE : VAL_USE_VALUE);
+}
+
+/* Candidate keys and refreshed reads look paths up as val_resolve does,
+ * whatever the order of the reads; the candidate key is pinned. */
+static void
+test_pinned_candidate(void)
+{
+	struct val *root = load("app: shop\n"
+				"entities:\n  - name: A\n    fields: [1]\n"
+				"  - name: B\n    fields: [1, {x: 2}]\n"
+				"\"a.b\": {c: [7]}\n\"q\\\"t\": {k: 1}\n\"q\\\\\": {k: 2}\n"
+				"m: {k-1: {z: 3}, k: 4}\n");
+	const struct val *elem = val_map_get(root, "entities", 8)->items[1];
+	size_t n = sizeof(odd_paths) / sizeof(*odd_paths), i, k, pass;
+	struct record r = {0};
+	struct readset out = {0};
+	struct key_env e = {0};
+	struct buf pool = {0};
+	size_t *off = xcalloc(n * 3, sizeof(*off));
+	int same = 1, found = 0, present;
+
+	r.reads.r = xcalloc(n * 3, sizeof(*r.reads.r));
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < n; i++) {
+			/* pass 0 in order, 1 reversed, 2 interleaved */
+			size_t j = k == 0 ? i : k == 1 ? n - 1 - i : (i * 7) % n;
+
+			off[k * n + i] = pool.len;
+			buf_adds(&pool, odd_paths[j]);
+			buf_addc(&pool, '\0');
+			r.reads.r[k * n + i].kind = "VSM"[(i + k) % 3];
+		}
+	}
+	r.reads.pool = buf_release(&pool);
+	for (i = 0; i < n * 3; i++)
+		r.reads.r[i].path = r.reads.pool + off[i];
+	r.reads.n = r.reads.cap = n * 3;
+	free(off);
+	r.static_key = key_static("atom x", "out/x", "t/a.mustache");
+	e.root = root;
+	e.elem = elem;
+	e.file = nofile;
+	for (pass = 0; pass < 2; pass++) {
+		key_refresh(&r, &e, &out);
+		for (i = 0; i < out.n; i++) {
+			struct digest want = resolve_digest(root, e.elem, out.r[i].kind,
+				out.r[i].path, &present);
+
+			found += present;
+			if (!digest_eq(want, out.r[i].d)) {
+				same = 0;
+				note("%c %s", out.r[i].kind, out.r[i].path);
+			}
+		}
+		e.elem = NULL;
+	}
+	ok(same, "each refreshed read is what val_resolve finds (%d found)", found);
+	e.elem = elem;
+	is_str(hexof(key_candidate(&r, &e)), "2a0c4a0a07fc99e0896210bbe1e8c25f", "the candidate key is pinned");
+	key_refresh(&r, &e, &out);
+	ok(digest_eq(key_candidate(&r, &e), key_action(r.static_key, &out)),
+		"the candidate key is the action key of the refreshed reads");
+	e.elem = NULL;
+	is_str(hexof(key_candidate(&r, &e)), "3b91e2a2bc97f6f7444a06e649eaf715", "without an element, pinned too");
+	reads_free(&out);
+	record_free(&r);
+	val_free(root);
+}
+
 int
 main(void)
 {
+	test_pinned_candidate();
+	test_pinned_keys();
 	test_staleness();
 	test_elem_digest();
 	test_record();
