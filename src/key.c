@@ -1,5 +1,13 @@
 /* key.c - reads, action keys, records; see key.h for the layout and the
- * rules.  Nothing here touches the file system or the cache. */
+ * rules.  Nothing here touches the file system or the cache.
+ *
+ * Costs that matter (an aggregate atom reads ~80,000 values, and every
+ * record is decoded at each build): a repeated read costs one table probe
+ * (its digest is computed on first use only); an action key streams its
+ * bytes through a block on the stack, never a buffer of the whole
+ * readset; a candidate key resolves each path from the nodes the previous
+ * path reached (see "Resolving read paths"); record_decode checks a
+ * record's bytes once, then copies them out unchecked. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,10 +20,12 @@
  * node has one path, so equal nodes mean equal paths).  reads_finish
  * builds the paths once per distinct read, into one pool, in the order of
  * first use: a render is deterministic, so the same inputs give the same
- * order (and action key), and no sort is paid for.
+ * order (and action key), and no sort is paid for.  Each entry keeps its
+ * hash, so the table grows without hashing anything again.
  */
 struct pending {
 	char kind;
+	uint32_t h;           /* the hash of (kind, v, text), for the table */
 	const struct val *v;  /* V, S: the node; M: the container */
 	size_t text, tlen;    /* M: the key; F, N, L, I, K: the path (in keys) */
 	struct digest d;
@@ -47,25 +57,25 @@ has_text(char kind)
 	return kind != 'V' && kind != 'S';
 }
 
-static uint64_t
+static uint32_t
 pending_hash(char kind, const struct val *v, const char *t, size_t tlen)
 {
-	return mix((uint64_t)(uintptr_t)v ^ ((uint64_t)(unsigned char)kind << 56) ^
-		   (has_text(kind) ? fnv1a(t, tlen) : 0));
+	return (uint32_t)mix((uint64_t)(uintptr_t)v ^ ((uint64_t)(unsigned char)kind << 56) ^
+			     (has_text(kind) ? fnv1a(t, tlen) : 0));
 }
 
+/* rec_grow: twice the slots (the table stays at most half full); the
+ * entries move by their kept hash. */
 static void
 rec_grow(struct readrec *rr)
 {
-	size_t i, ns = rr->nslots ? rr->nslots * 2 : 64;
+	size_t i, ns = rr->nslots ? rr->nslots * 2 : 256;
 
 	free(rr->slots);
 	rr->slots = xcalloc(ns, sizeof(*rr->slots));
 	rr->nslots = ns;
 	for (i = 0; i < rr->n; i++) {
-		const struct pending *q = &rr->p[i];
-		const char *t = rr->keys.data ? rr->keys.data + q->text : "";
-		size_t at = pending_hash(q->kind, q->v, t, q->tlen) & (ns - 1);
+		size_t at = rr->p[i].h & (ns - 1);
 
 		while (rr->slots[at])
 			at = (at + 1) & (ns - 1);
@@ -73,12 +83,15 @@ rec_grow(struct readrec *rr)
 	}
 }
 
-static void
+/* reads_add: the new read (its digest for the caller to set), or NULL
+ * when it was recorded before. */
+static struct pending *
 reads_add(struct readset *rs, const struct recorder *rc, char kind, const struct val *v,
-	const char *t, size_t tlen, struct digest d)
+	const char *t, size_t tlen)
 {
 	struct readrec *rr = rs->rec;
 	struct pending *q;
+	uint32_t h;
 	size_t at;
 
 	if (!rr) {
@@ -89,89 +102,97 @@ reads_add(struct readset *rs, const struct recorder *rc, char kind, const struct
 		t = NULL, tlen = 0;
 	if ((rr->n + 1) * 2 > rr->nslots)
 		rec_grow(rr);
-	at = pending_hash(kind, v, t, tlen) & (rr->nslots - 1);
+	h = pending_hash(kind, v, t, tlen);
+	at = h & (rr->nslots - 1);
 	while (rr->slots[at]) {
 		q = &rr->p[rr->slots[at] - 1];
-		if (q->kind == kind && q->v == v && q->tlen == tlen &&
+		if (q->h == h && q->kind == kind && q->v == v && q->tlen == tlen &&
 			(!tlen || memcmp(rr->keys.data + q->text, t, tlen) == 0))
-			return;
+			return NULL;
 		at = (at + 1) & (rr->nslots - 1);
 	}
 	if (rr->n == rr->cap) {
-		rr->cap = rr->cap ? rr->cap * 2 : 16;
+		rr->cap = rr->cap ? rr->cap * 2 : 64;
 		rr->p = xreallocarray(rr->p, rr->cap, sizeof(*rr->p));
 	}
 	q = &rr->p[rr->n];
 	q->kind = kind;
+	q->h = h;
 	q->v = v;
 	q->text = rr->keys.len;
 	q->tlen = tlen;
-	q->d = d;
-	buf_add(&rr->keys, t ? t : "", tlen);
+	q->d.hi = q->d.lo = 0;
+	if (tlen)
+		buf_add(&rr->keys, t, tlen);
 	rr->slots[at] = (uint32_t)++rr->n;
+	return q;
 }
 
-/* relpath: the path of a spec node as stored: "@..." under the element. */
+/* relpath: the path of a spec node as stored, "@..." under the element
+ * (elem NULL: none; elen the length of its path), with its NUL. */
 static void
-relpath(const struct val *elem, const char *path, struct buf *out)
+relpath(const struct val *elem, size_t elen, const char *path, struct buf *out)
 {
-	if (elem && elem->path) {
-		size_t n = strlen(elem->path);
+	size_t n = strlen(path);
 
-		if (strncmp(path, elem->path, n) == 0 &&
-			(path[n] == '\0' || path[n] == '.' || path[n] == '[' || n == 0)) {
-			buf_addc(out, '@');
-			if (n == 0 && path[0])
-				buf_addc(out, '.');
-			buf_adds(out, path + n);
-			return;
-		}
+	if (elem && elem->path && n >= elen && memcmp(path, elem->path, elen) == 0 &&
+		(path[elen] == '\0' || path[elen] == '.' || path[elen] == '[' || elen == 0)) {
+		buf_addc(out, '@');
+		if (elen == 0 && path[0])
+			buf_addc(out, '.');
+		buf_add(out, path + elen, n - elen + 1);
+		return;
 	}
-	buf_adds(out, path);
+	buf_add(out, path, n + 1);
 }
 
 void
 key_record_use(struct recorder *rc, const struct val *v, enum val_use how)
 {
+	struct pending *q;
+
 	if (v == rc->index_val && v) {
-		reads_add(rc->rs, rc, 'I', NULL, "@index", 6, v->digest);
+		if ((q = reads_add(rc->rs, rc, 'I', NULL, "@index", 6)))
+			q->d = v->digest;
 		return;
 	}
 	if (v == rc->key_val && v) {
-		reads_add(rc->rs, rc, 'K', NULL, "@key", 4, v->digest);
+		if ((q = reads_add(rc->rs, rc, 'K', NULL, "@key", 4)))
+			q->d = v->digest;
 		return;
 	}
 	if (!v || !v->path)
 		return;
-	reads_add(rc->rs, rc, how == VAL_USE_VALUE ? 'V' : 'S', v, NULL, 0, val_use_digest(v, how));
+	/* The digest is worked out for the first use only. */
+	if ((q = reads_add(rc->rs, rc, how == VAL_USE_VALUE ? 'V' : 'S', v, NULL, 0)))
+		q->d = val_use_digest(v, how);
 }
 
 void
 key_record_probe(struct recorder *rc, const struct val *container, const char *key, size_t klen,
 	const struct val *found)
 {
-	struct digest zero = {0, 0};
-
 	if (found || !container || !container->path)
 		return;
-	reads_add(rc->rs, rc, 'M', container, key, klen, zero);
+	reads_add(rc->rs, rc, 'M', container, key, klen);
 }
 
 void
 key_record_file(struct recorder *rc, const char *path, int exists, struct digest d)
 {
-	struct digest zero = {0, 0};
+	struct pending *q = reads_add(rc->rs, rc, exists ? 'F' : 'N', NULL, path, strlen(path));
 
-	reads_add(rc->rs, rc, exists ? 'F' : 'N', NULL, path, strlen(path), exists ? d : zero);
+	if (q && exists)
+		q->d = d;
 }
 
 void
 key_record_fill(struct recorder *rc, const char *slot, const char *fill)
 {
-	struct digest zero = {0, 0};
+	struct pending *q = reads_add(rc->rs, rc, 'L', NULL, slot, strlen(slot));
 
-	reads_add(rc->rs, rc, 'L', NULL, slot, strlen(slot),
-		fill ? hash_bytes(fill, strlen(fill)) : zero);
+	if (q && fill)
+		q->d = hash_bytes(fill, strlen(fill));
 }
 
 static void
@@ -190,29 +211,30 @@ reads_finish(struct readset *rs)
 {
 	struct readrec *rr = rs->rec;
 	struct buf pool = {0};
-	size_t i, *off;
+	size_t i, *off, elen;
 	int again = rs->n > 0;
 
 	if (!rr)
 		return;
 	rs->rec = NULL;
 	off = xmalloc((rr->n ? rr->n : 1) * sizeof(*off));
+	elen = rr->elem && rr->elem->path ? strlen(rr->elem->path) : 0;
 	for (i = 0; i < rr->n; i++) {
 		const struct pending *q = &rr->p[i];
 		const char *t = rr->keys.data ? rr->keys.data + q->text : "";
 
 		off[i] = pool.len;
 		if (q->kind == 'V' || q->kind == 'S') {
-			relpath(rr->elem, q->v->path, &pool);
+			relpath(rr->elem, elen, q->v->path, &pool);
 		} else if (q->kind == 'M') {
 			char *child = val_child_path(q->v->path, t, q->tlen);
 
-			relpath(rr->elem, child, &pool);
+			relpath(rr->elem, elen, child, &pool);
 			free(child);
 		} else {
 			buf_add(&pool, t, q->tlen);
+			buf_addc(&pool, '\0');
 		}
-		buf_addc(&pool, '\0');
 	}
 	rs->r = xreallocarray(rs->r, rs->n + rr->n ? rs->n + rr->n : 1, sizeof(*rs->r));
 	rs->cap = rs->n + rr->n;
@@ -271,12 +293,44 @@ reads_free(struct readset *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
+/* put_le64: v little-endian at p; returns p + 8. */
+static unsigned char *
+put_le64(unsigned char *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8);
+#else
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+#endif
+	return p + 8;
+}
+
+/* key_static: hash_strings over the five parts, laid out in one buffer
+ * (the same stream, so the same digest) and hashed at once. */
 struct digest
 key_static(const char *canon, const char *out, const char *tmpl)
 {
 	const char *parts[] = {"dmbuild-template", DM_VERSION, canon, out, tmpl};
+	unsigned char small[1024], *b = small, *p;
+	size_t len[5], total = 0, i;
+	struct digest d;
 
-	return hash_strings(5, parts);
+	for (i = 0; i < 5; i++)
+		total += 8 + (len[i] = strlen(parts[i]));
+	if (total > sizeof(small))
+		b = xmalloc(total);
+	for (p = b, i = 0; i < 5; i++) {
+		p = put_le64(p, len[i]);
+		memcpy(p, parts[i], len[i]);
+		p += len[i];
+	}
+	d = hash_bytes(b, total);
+	if (b != small)
+		free(b);
+	return d;
 }
 
 static void
@@ -286,32 +340,194 @@ put_digest(struct buf *b, struct digest d)
 	buf_put_u64(b, d.lo);
 }
 
-/* action: the action key.  The byte stream is the one a hasher would get
- * from hasher_add_digest(static), hasher_add_u64(n), then per read its
- * kind, hasher_add_str(path) and hasher_add_digest(digest), laid out in
- * one buffer and hashed at once. */
-static struct digest
-action(struct digest static_key, const struct read *r, size_t n, const struct digest *now)
-{
-	struct buf b = {0};
-	struct digest d;
-	size_t i, total = 24;
+/*
+ * Resolving read paths.  The reads of a record come in the order of
+ * their first use, so neighbours share long prefixes (entities[12].
+ * fields[3].name, then ...fields[3].type).  A walk keeps the node each
+ * step of the last path reached, and a path resolves from the deepest
+ * kept step that ends inside the prefix it shares with the last one:
+ * mostly a single step.  Steps are read exactly as val_resolve reads
+ * them (value.h's syntax: KEY, .KEY, [I], ["QUOTED"]), so the node found
+ * is the one val_resolve(base, path) finds.
+ */
+#define WALK_DEPTH 32
 
-	for (i = 0; i < n; i++)
-		total += 1 + 8 + strlen(r[i].path) + 16;
-	buf_reserve(&b, total);
-	put_digest(&b, static_key);
-	buf_put_u64(&b, n);
+struct walk {
+	const struct val *base;
+	const char *path; /* the last path walked from base, or NULL */
+	size_t n;         /* steps kept */
+	size_t end[WALK_DEPTH];
+	const struct val *node[WALK_DEPTH];
+	struct buf key;   /* a quoted key, decoded */
+};
+
+/* Characters of a bare key: [A-Za-z0-9_-]. */
+static int
+bare_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
+/* walk_step: the node one step of path at *pos reaches from v, or NULL;
+ * *pos moves past the step. */
+static const struct val *
+walk_step(struct walk *w, const struct val *v, const char *path, size_t *pos)
+{
+	const char *p = path + *pos, *k;
+	size_t i = 0;
+
+	if (p[0] == '[' && p[1] == '"') {
+		buf_clear(&w->key);
+		buf_add(&w->key, "", 0);
+		for (p += 2; *p != '"'; p++) {
+			if (!*p)
+				return NULL;
+			if (*p == '\\') {
+				p++;
+				if (*p != '"' && *p != '\\' && *p != '0')
+					return NULL;
+				buf_addc(&w->key, *p == '0' ? '\0' : *p);
+				continue;
+			}
+			buf_addc(&w->key, *p);
+		}
+		if (p[1] != ']')
+			return NULL;
+		*pos = (size_t)(p + 2 - path);
+		return val_map_get(v, w->key.data, w->key.len);
+	}
+	if (*p == '[') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return NULL;
+		while (*p >= '0' && *p <= '9') {
+			size_t d = (size_t)(*p++ - '0');
+
+			if (i >= SIZE_MAX / 10 && i > (SIZE_MAX - d) / 10)
+				return NULL;
+			i = i * 10 + d;
+		}
+		if (*p++ != ']')
+			return NULL;
+		*pos = (size_t)(p - path);
+		return v->kind == VAL_LIST && i < v->n ? v->items[i] : NULL;
+	}
+	if (*pos && *p++ != '.')
+		return NULL;
+	k = p;
+	while (bare_char((unsigned char)*p))
+		p++;
+	if (p == k || (*p && *p != '.' && *p != '['))
+		return NULL;
+	*pos = (size_t)(p - path);
+	return val_map_get(v, k, (size_t)(p - k));
+}
+
+/* walk_resolve: val_resolve(base, path), path of length len, from the
+ * steps kept. */
+static const struct val *
+walk_resolve(struct walk *w, const struct val *base, const char *path, size_t len)
+{
+	const struct val *v;
+	size_t pos;
+
+	if (!base)
+		return NULL;
+	if (w->base != base || !w->path) {
+		w->base = base;
+		w->n = 0;
+	}
+	/* A kept step holds if path has the same bytes up to its end and the
+	 * step ends there in path too. */
+	while (w->n) {
+		size_t e = w->end[w->n - 1];
+
+		if (e <= len && (!path[e] || path[e] == '.' || path[e] == '[') &&
+			memcmp(w->path, path, e) == 0)
+			break;
+		w->n--;
+	}
+	w->path = path;
+	pos = w->n ? w->end[w->n - 1] : 0;
+	v = w->n ? w->node[w->n - 1] : base;
+	while (path[pos]) {
+		v = walk_step(w, v, path, &pos);
+		if (!v)
+			return NULL;
+		if (w->n < WALK_DEPTH) {
+			w->end[w->n] = pos;
+			w->node[w->n++] = v;
+		}
+	}
+	return v;
+}
+
+/* A walk from the root and one from the element. */
+struct walks {
+	struct walk root, elem;
+};
+
+static void
+walks_free(struct walks *ws)
+{
+	buf_free(&ws->root.key);
+	buf_free(&ws->elem.key);
+}
+
+/* The action key's byte stream goes to the hasher in blocks of this size. */
+#define ACTION_BLOCK 4096
+
+static struct digest eval(const struct read *r, size_t len, const struct key_env *e,
+	struct walks *ws, int *present);
+
+/* action: the action key: the digest of the byte stream a hasher gets
+ * from hasher_add_digest(static), hasher_add_u64(n), then per read its
+ * kind, hasher_add_str(path) and hasher_add_digest(digest).  The digest
+ * is the recorded one, or with e what the read evaluates to now.  The
+ * stream is laid out in a block and handed over a block at a time. */
+static struct digest
+action(struct digest static_key, const struct read *r, size_t n, const struct key_env *e)
+{
+	unsigned char blk[ACTION_BLOCK], *p = blk, *end = blk + sizeof(blk);
+	struct hasher *h = hasher_new();
+	struct walks ws;
+	struct digest d;
+	size_t i;
+	int present;
+
+	memset(&ws, 0, sizeof(ws));
+	p = put_le64(p, static_key.hi);
+	p = put_le64(p, static_key.lo);
+	p = put_le64(p, n);
 	for (i = 0; i < n; i++) {
 		size_t len = strlen(r[i].path);
 
-		buf_addc(&b, r[i].kind);
-		buf_put_u64(&b, len);
-		buf_add(&b, r[i].path, len);
-		put_digest(&b, now ? now[i] : r[i].d);
+		d = e ? eval(&r[i], len, e, &ws, &present) : r[i].d;
+		if ((size_t)(end - p) < 1 + 8 + len + 16) {
+			hasher_add(h, blk, (size_t)(p - blk));
+			p = blk;
+		}
+		if ((size_t)(end - p) < 1 + 8 + len + 16) {
+			/* a path longer than a block goes on its own */
+			*p++ = (unsigned char)r[i].kind;
+			p = put_le64(p, len);
+			hasher_add(h, blk, (size_t)(p - blk));
+			hasher_add(h, r[i].path, len);
+			p = blk;
+		} else {
+			*p++ = (unsigned char)r[i].kind;
+			p = put_le64(p, len);
+			memcpy(p, r[i].path, len);
+			p += len;
+		}
+		p = put_le64(p, d.hi);
+		p = put_le64(p, d.lo);
 	}
-	d = hash_bytes(b.data, b.len);
-	buf_free(&b);
+	hasher_add(h, blk, (size_t)(p - blk));
+	d = hasher_final(h);
+	hasher_free(h);
+	walks_free(&ws);
 	return d;
 }
 
@@ -321,9 +537,10 @@ key_action(struct digest static_key, const struct readset *rs)
 	return action(static_key, rs->r, rs->n, NULL);
 }
 
-/* eval: what read r evaluates to now; *present tells a missing path. */
+/* eval: what read r (its path of length len) evaluates to now; *present
+ * tells a missing path. */
 static struct digest
-eval(const struct read *r, const struct key_env *e, int *present)
+eval(const struct read *r, size_t len, const struct key_env *e, struct walks *ws, int *present)
 {
 	struct digest zero = {0, 0};
 	const struct val *v;
@@ -364,9 +581,10 @@ eval(const struct read *r, const struct key_env *e, int *present)
 		if (!r->path[1])
 			v = e->elem;
 		else
-			v = val_resolve(e->elem, r->path + (r->path[1] == '.' ? 2 : 1));
+			v = walk_resolve(&ws->elem, e->elem, r->path + (r->path[1] == '.' ? 2 : 1),
+				len - (r->path[1] == '.' ? 2 : 1));
 	} else {
-		v = val_resolve(e->root, r->path);
+		v = walk_resolve(&ws->root, e->root, r->path, len);
 	}
 	if (!v) {
 		*present = 0;
@@ -380,9 +598,12 @@ eval(const struct read *r, const struct key_env *e, int *present)
 int
 key_check(const struct record *r, const struct key_env *e, struct buf *why)
 {
+	struct walks ws;
 	size_t i;
 	int same_elem = e->elem && !digest_is_zero(r->elem) && digest_eq(e->elem->digest, r->elem);
+	int stale = 0;
 
+	memset(&ws, 0, sizeof(ws));
 	for (i = 0; i < r->reads.n; i++) {
 		const struct read *rd = &r->reads.r[i];
 		int present, was;
@@ -391,7 +612,7 @@ key_check(const struct record *r, const struct key_env *e, struct buf *why)
 		if (same_elem && rd->path[0] == '@' &&
 			(rd->kind == 'V' || rd->kind == 'S' || rd->kind == 'M'))
 			continue;
-		now = eval(rd, e, &present);
+		now = eval(rd, strlen(rd->path), e, &ws, &present);
 		was = rd->kind != 'M' && rd->kind != 'N';
 
 		if (present == was && (!present || !was || digest_eq(now, rd->d)))
@@ -410,34 +631,100 @@ key_check(const struct record *r, const struct key_env *e, struct buf *why)
 		else
 			buf_printf(why, "spec %s %s", rd->path,
 				!present ? "removed" : !was ? "added" : "changed");
-		return 1;
+		stale = 1;
+		break;
 	}
-	return 0;
+	walks_free(&ws);
+	return stale;
 }
 
 struct digest
 key_candidate(const struct record *r, const struct key_env *e)
 {
-	struct digest *now = xcalloc(r->reads.n ? r->reads.n : 1, sizeof(*now));
-	struct digest d;
-	size_t i;
-	int present;
+	return action(r->static_key, r->reads.r, r->reads.n, e);
+}
 
-	for (i = 0; i < r->reads.n; i++)
-		now[i] = eval(&r->reads.r[i], e, &present);
-	d = action(r->static_key, r->reads.r, r->reads.n, now);
-	free(now);
-	return d;
+/*
+ * Reading records.  The bytes are read through a struct cursor as
+ * util.h's cur_* read them (a read past the end sets bad, which sticks,
+ * and yields zeros or NULL), with the readers here so that they inline:
+ * a record of 76,000 reads takes a million of them.
+ */
+static const unsigned char *
+take(struct cursor *c, size_t n)
+{
+	const unsigned char *p;
+
+	if (c->bad || c->n - c->off < n) {
+		c->bad = 1;
+		return NULL;
+	}
+	p = c->p + c->off;
+	c->off += n;
+	return p;
+}
+
+static uint64_t
+le64(const unsigned char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+#else
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+	       (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+#endif
+}
+
+static uint32_t
+get_u32(struct cursor *c)
+{
+	const unsigned char *p = take(c, 4);
+
+	return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+			(uint32_t)p[3] << 24
+		 : 0;
+}
+
+static uint64_t
+get_u64(struct cursor *c)
+{
+	const unsigned char *p = take(c, 8);
+
+	return p ? le64(p) : 0;
 }
 
 static struct digest
 get_digest(struct cursor *c)
 {
-	struct digest d;
+	const unsigned char *p = take(c, 16);
+	struct digest d = {0, 0};
 
-	d.hi = cur_u64(c);
-	d.lo = cur_u64(c);
+	if (p) {
+		d.hi = le64(p);
+		d.lo = le64(p + 8);
+	}
 	return d;
+}
+
+/* get_str: u32 length + bytes, malloc'd and NUL-terminated; NULL when
+ * bad. */
+static char *
+get_str(struct cursor *c)
+{
+	uint32_t n = get_u32(c);
+	const unsigned char *p = take(c, n);
+	char *s;
+
+	if (!p)
+		return NULL;
+	s = xmalloc((size_t)n + 1);
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
 }
 
 void
@@ -452,7 +739,7 @@ int
 stamp_apply(const void *p, size_t n, struct record *r)
 {
 	struct cursor c = {p, n, 0, 0};
-	const unsigned char *v = cur_take(&c, 1);
+	const unsigned char *v = take(&c, 1);
 	struct fstamp st;
 	struct digest out;
 
@@ -477,23 +764,98 @@ put_varint(struct buf *b, uint64_t v)
 	buf_addc(b, (int)v);
 }
 
+/* varint_in: the LEB128 number at *q (before end) into *v, moving *q
+ * past it; -1 if it runs past end or beyond 64 bits. */
+static inline int
+varint_in(const unsigned char **q, const unsigned char *end, uint64_t *v)
+{
+	const unsigned char *p = *q;
+	uint64_t x = 0;
+	int shift;
+
+	if (p < end && *p < 0x80) { /* the usual case: one byte */
+		*v = *p;
+		*q = p + 1;
+		return 0;
+	}
+	for (shift = 0; shift < 64; shift += 7) {
+		if (p == end)
+			return -1;
+		x |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80)) {
+			*q = p;
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static uint64_t
 get_varint(struct cursor *c)
 {
-	uint64_t v = 0;
-	int shift;
+	const unsigned char *q = c->p + c->off;
+	uint64_t v;
 
-	for (shift = 0; shift < 64; shift += 7) {
-		const unsigned char *b = cur_take(c, 1);
-
-		if (!b)
-			return 0;
-		v |= (uint64_t)(*b & 0x7f) << shift;
-		if (!(*b & 0x80))
-			return v;
+	if (c->bad || varint_in(&q, c->p + c->n, &v) != 0) {
+		c->bad = 1;
+		return 0;
 	}
-	c->bad = 1;
-	return 0;
+	c->off = (size_t)(q - c->p);
+	return v;
+}
+
+/* varint_at: a LEB128 number at *q that varint_in has read before. */
+static inline uint64_t
+varint_at(const unsigned char **q)
+{
+	const unsigned char *p = *q;
+	uint64_t v = 0;
+	int shift = 0;
+
+	if (*p < 0x80) {
+		*q = p + 1;
+		return *p;
+	}
+	while (*p & 0x80) {
+		v |= (uint64_t)(*p++ & 0x7f) << shift;
+		shift += 7;
+	}
+	*q = p + 1;
+	return v | (uint64_t)*p << shift;
+}
+
+/* varint_put: v as LEB128 at p; returns the end. */
+static unsigned char *
+varint_put(unsigned char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)((v & 0x7f) | 0x80);
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return p;
+}
+
+/* common_prefix: how many leading bytes a[0..an) and b[0..bn) share,
+ * compared a word at a time. */
+static size_t
+common_prefix(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t n = an < bn ? an : bn, i = 0;
+
+	while (i + 8 <= n) {
+		uint64_t x, y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			break;
+		i += 8;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
 }
 
 /* zero_digest_kind: reads whose digest is always zero (a miss, a missing
@@ -507,7 +869,7 @@ zero_digest_kind(char kind)
 void
 record_encode(const struct record *r, struct buf *out)
 {
-	size_t i;
+	size_t i, plen = 0;
 
 	buf_addc(out, 4);
 	put_digest(out, r->static_key);
@@ -528,19 +890,25 @@ record_encode(const struct record *r, struct buf *out)
 	for (i = 0; i < r->reads.n; i++) {
 		const struct read *rd = &r->reads.r[i];
 		size_t len = strlen(rd->path), shared = 0;
+		unsigned char *p;
 
-		if (i) {
-			const char *prev = r->reads.r[i - 1].path;
-
-			while (shared < len && prev[shared] == rd->path[shared])
-				shared++;
+		if (i)
+			shared = common_prefix(r->reads.r[i - 1].path, plen, rd->path, len);
+		/* kind, two varints of at most 10 bytes, the bytes, the digest */
+		buf_reserve(out, 1 + 20 + (len - shared) + 16);
+		p = (unsigned char *)out->data + out->len;
+		*p++ = (unsigned char)rd->kind;
+		p = varint_put(p, shared);
+		p = varint_put(p, len - shared);
+		memcpy(p, rd->path + shared, len - shared);
+		p += len - shared;
+		if (!zero_digest_kind(rd->kind)) {
+			p = put_le64(p, rd->d.hi);
+			p = put_le64(p, rd->d.lo);
 		}
-		buf_addc(out, rd->kind);
-		put_varint(out, shared);
-		put_varint(out, len - shared);
-		buf_add(out, rd->path + shared, len - shared);
-		if (!zero_digest_kind(rd->kind))
-			put_digest(out, rd->d);
+		out->len = (size_t)((char *)p - out->data);
+		out->data[out->len] = '\0';
+		plen = len;
 	}
 }
 
@@ -548,58 +916,69 @@ record_encode(const struct record *r, struct buf *out)
  * passes: the first checks the bytes and sizes the pool (the expanded
  * paths are bounded: a record whose paths would expand beyond 64 times
  * its size, or any path beyond RECORD_MAX_PATH, is refused), the second
- * fills it.  0 or -1. */
+ * fills it from the bytes the first has checked, without checking them
+ * again.  0 or -1. */
 #define RECORD_MAX_PATH ((size_t)1 << 20)
 
 static int
 decode_reads_v4(struct cursor *c, struct record *r)
 {
-	struct cursor start;
+	const unsigned char *q, *at, *end;
 	uint64_t nreads, i, shared, len, prev = 0, total = 0;
 	size_t limit = (c->n < ((size_t)1 << 24) ? c->n : ((size_t)1 << 24)) * 64 + 4096;
-	size_t pl = 0;
+	size_t pl = 0, nfile = 0;
+	char *pool, *last = NULL;
 
 	nreads = get_varint(c);
 	if (c->bad || nreads > c->n - c->off)
 		return -1;
-	start = *c;
+	q = at = c->p + c->off;
+	end = c->p + c->n;
 	for (i = 0; i < nreads; i++) {
-		const unsigned char *k = cur_take(c, 1);
+		int zero;
 
-		shared = get_varint(c);
-		len = get_varint(c);
-		if (!k || c->bad || shared > prev || len > RECORD_MAX_PATH ||
-			shared + len > RECORD_MAX_PATH || !cur_take(c, (size_t)len))
+		if (at == end)
 			return -1;
-		if (!zero_digest_kind((char)*k))
-			cur_take(c, 16);
+		zero = zero_digest_kind((char)*at++);
+		if (varint_in(&at, end, &shared) || varint_in(&at, end, &len) || shared > prev ||
+			len > RECORD_MAX_PATH || shared + len > RECORD_MAX_PATH ||
+			len + (zero ? 0 : 16) > (size_t)(end - at))
+			return -1;
+		at += len + (zero ? 0 : 16);
 		prev = shared + len;
 		total += prev + 1;
-		if (c->bad || total > limit)
+		if (total > limit)
 			return -1;
 	}
-	*c = start;
-	r->reads.r = xcalloc(nreads ? (size_t)nreads : 1, sizeof(*r->reads.r));
+	c->off = (size_t)(at - c->p);
+	r->reads.r = xreallocarray(NULL, nreads ? (size_t)nreads : 1, sizeof(*r->reads.r));
 	r->reads.cap = (size_t)nreads;
-	r->reads.pool = xmalloc(total ? (size_t)total : 1);
+	r->reads.pool = pool = xmalloc(total ? (size_t)total : 1);
 	for (i = 0; i < nreads; i++) {
 		struct read *rd = &r->reads.r[i];
-		const unsigned char *k = cur_take(c, 1), *bytes;
 
-		shared = get_varint(c);
-		len = get_varint(c);
-		bytes = cur_take(c, (size_t)len);
+		rd->kind = (char)*q++;
+		shared = varint_at(&q);
+		len = varint_at(&q);
 		if (shared)
-			memcpy(r->reads.pool + pl, r->reads.r[i - 1].path, (size_t)shared);
-		memcpy(r->reads.pool + pl + shared, bytes, (size_t)len);
-		r->reads.pool[pl + shared + len] = '\0';
-		rd->kind = (char)*k;
-		rd->path = r->reads.pool + pl;
+			memcpy(pool + pl, last, (size_t)shared);
+		memcpy(pool + pl + shared, q, (size_t)len);
+		q += len;
+		pool[pl + shared + len] = '\0';
+		rd->path = last = pool + pl;
 		pl += (size_t)(shared + len + 1);
-		if (!zero_digest_kind(rd->kind))
-			rd->d = get_digest(c);
-		r->reads.n++;
+		if (zero_digest_kind(rd->kind)) {
+			rd->d.hi = rd->d.lo = 0;
+		} else {
+			rd->d.hi = le64(q);
+			rd->d.lo = le64(q + 8);
+			q += 16;
+		}
+		nfile += rd->kind == 'F' || rd->kind == 'N';
 	}
+	r->reads.n = (size_t)nreads;
+	r->nfile_reads = nfile;
+	r->nspec_reads = (size_t)nreads - nfile;
 	return 0;
 }
 
@@ -609,7 +988,7 @@ decode_reads_v4(struct cursor *c, struct record *r)
 static int
 decode_reads_v1(struct cursor *c, size_t n, struct record *r)
 {
-	uint32_t i, nreads = cur_u32(c);
+	uint32_t i, nreads = get_u32(c);
 	size_t pl = 0;
 
 	if (c->bad || nreads > (c->n - c->off) / 21)
@@ -619,12 +998,12 @@ decode_reads_v1(struct cursor *c, size_t n, struct record *r)
 	r->reads.pool = xmalloc(n ? n : 1);
 	for (i = 0; i < nreads && !c->bad; i++) {
 		struct read *rd = &r->reads.r[i];
-		const unsigned char *v = cur_take(c, 1), *bytes;
+		const unsigned char *v = take(c, 1), *bytes;
 		unsigned long len;
 
 		rd->kind = v ? (char)*v : 0;
-		len = cur_u32(c);
-		bytes = cur_take(c, len);
+		len = get_u32(c);
+		bytes = take(c, len);
 		if (!bytes)
 			break;
 		memcpy(r->reads.pool + pl, bytes, len);
@@ -645,7 +1024,7 @@ record_decode(const void *p, size_t n, struct record *r)
 	int ver;
 
 	memset(r, 0, sizeof(*r));
-	v = cur_take(&c, 1);
+	v = take(&c, 1);
 	/* 1: before check outcomes, 2: before elem, 3: paths not front-coded */
 	if (!v || *v < 1 || *v > 4)
 		return -1;
@@ -657,20 +1036,21 @@ record_decode(const void *p, size_t n, struct record *r)
 	if (ver >= 3)
 		r->elem = get_digest(&c);
 	fstamp_get(&c, &r->st);
-	r->built_ns = (int64_t)cur_u64(&c);
-	r->stratum = cur_u32(&c);
-	r->flags = cur_u32(&c);
-	r->version = cur_str(&c);
-	r->tmpl = cur_str(&c);
-	r->reason = cur_str(&c);
-	r->origin = cur_str(&c);
-	r->checks = ver >= 2 ? cur_str(&c) : xstrdup("");
+	r->built_ns = (int64_t)get_u64(&c);
+	r->stratum = get_u32(&c);
+	r->flags = get_u32(&c);
+	r->version = get_str(&c);
+	r->tmpl = get_str(&c);
+	r->reason = get_str(&c);
+	r->origin = get_str(&c);
+	r->checks = ver >= 2 ? get_str(&c) : xstrdup("");
 	if (c.bad || (ver >= 4 ? decode_reads_v4(&c, r) : decode_reads_v1(&c, n, r)) != 0 ||
 		c.off != c.n) {
 		record_free(r);
 		return -1;
 	}
-	record_count_reads(r);
+	if (ver < 4) /* version 4 counted them as it read them */
+		record_count_reads(r);
 	return 0;
 }
 
@@ -710,6 +1090,7 @@ record_free(struct record *r)
 void
 key_refresh(const struct record *r, const struct key_env *e, struct readset *out)
 {
+	struct walks ws;
 	size_t i, len = 0, at = 0;
 	int present;
 
@@ -719,14 +1100,16 @@ key_refresh(const struct record *r, const struct key_env *e, struct readset *out
 	out->r = xcalloc(r->reads.n ? r->reads.n : 1, sizeof(*out->r));
 	out->cap = r->reads.n;
 	out->pool = xmalloc(len ? len : 1);
+	memset(&ws, 0, sizeof(ws));
 	for (i = 0; i < r->reads.n; i++) {
 		size_t n = strlen(r->reads.r[i].path) + 1;
 
 		memcpy(out->pool + at, r->reads.r[i].path, n);
 		out->r[i].kind = r->reads.r[i].kind;
 		out->r[i].path = out->pool + at;
-		out->r[i].d = eval(&r->reads.r[i], e, &present);
+		out->r[i].d = eval(&r->reads.r[i], n - 1, e, &ws, &present);
 		at += n;
 		out->n++;
 	}
+	walks_free(&ws);
 }

@@ -462,6 +462,19 @@ test_pinned_keys(void)
 	struct digest st = key_static("atom x", "out/x", "t/a.mustache");
 
 	is_str(hexof(st), "655a50360533c937c81777f766934958", "the static key is pinned");
+	{
+		/* A declaration longer than any buffer on the way. */
+		struct buf canon = {0};
+		const char *parts[5] = {"dmbuild-template", DM_VERSION, NULL, "out/x", "t"};
+		size_t k;
+
+		for (k = 0; k < 3000; k++)
+			buf_addc(&canon, 'a' + (int)(k % 26));
+		parts[2] = canon.data;
+		ok(digest_eq(key_static(canon.data, "out/x", "t"), hash_strings(5, parts)),
+			"the static key of a long declaration is hash_strings of its parts");
+		buf_free(&canon);
+	}
 	fixed_reads(&rs);
 	is_str(hexof(key_action(st, &rs)), "b12aba1e94d52c0bb849ab9838e4e11b", "the action key of 600 reads is pinned");
 	rs.n = 1;
