@@ -16,6 +16,8 @@
  *  - Both directions are idempotent on the forms they produce: plural of
  *    "orders" is "orders", singular of "order" is "order".
  *  - No state: every function is pure and safe from any thread.
+ *  - The output buffer stays a string (struct buf's rule), also when a
+ *    helper appends nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,29 +85,38 @@ static const char *const singular_s[] = {
 	"discus", "fetus", "uterus"
 };
 
+/* Character classes, one table lookup each. */
+enum { C_SEP = 1, C_UPPER = 2, C_LOWER = 4, C_DIGIT = 8 };
+
+static const unsigned char cls[256] = {
+	['_'] = C_SEP, ['-'] = C_SEP, [' '] = C_SEP, ['\t'] = C_SEP, ['\n'] = C_SEP,
+	['\r'] = C_SEP, ['\v'] = C_SEP, ['\f'] = C_SEP,
+	['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT, ['4'] = C_DIGIT,
+	['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT, ['8'] = C_DIGIT, ['9'] = C_DIGIT,
+	['A'] = C_UPPER, ['B'] = C_UPPER, ['C'] = C_UPPER, ['D'] = C_UPPER, ['E'] = C_UPPER,
+	['F'] = C_UPPER, ['G'] = C_UPPER, ['H'] = C_UPPER, ['I'] = C_UPPER, ['J'] = C_UPPER,
+	['K'] = C_UPPER, ['L'] = C_UPPER, ['M'] = C_UPPER, ['N'] = C_UPPER, ['O'] = C_UPPER,
+	['P'] = C_UPPER, ['Q'] = C_UPPER, ['R'] = C_UPPER, ['S'] = C_UPPER, ['T'] = C_UPPER,
+	['U'] = C_UPPER, ['V'] = C_UPPER, ['W'] = C_UPPER, ['X'] = C_UPPER, ['Y'] = C_UPPER,
+	['Z'] = C_UPPER,
+	['a'] = C_LOWER, ['b'] = C_LOWER, ['c'] = C_LOWER, ['d'] = C_LOWER, ['e'] = C_LOWER,
+	['f'] = C_LOWER, ['g'] = C_LOWER, ['h'] = C_LOWER, ['i'] = C_LOWER, ['j'] = C_LOWER,
+	['k'] = C_LOWER, ['l'] = C_LOWER, ['m'] = C_LOWER, ['n'] = C_LOWER, ['o'] = C_LOWER,
+	['p'] = C_LOWER, ['q'] = C_LOWER, ['r'] = C_LOWER, ['s'] = C_LOWER, ['t'] = C_LOWER,
+	['u'] = C_LOWER, ['v'] = C_LOWER, ['w'] = C_LOWER, ['x'] = C_LOWER, ['y'] = C_LOWER,
+	['z'] = C_LOWER,
+};
+
 static int
 is_upper(int c)
 {
-	return c >= 'A' && c <= 'Z';
+	return cls[c] & C_UPPER;
 }
 
 static int
 is_lower(int c)
 {
-	return c >= 'a' && c <= 'z';
-}
-
-static int
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-is_sep(int c)
-{
-	return c == '_' || c == '-' || c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		c == '\v' || c == '\f';
+	return cls[c] & C_LOWER;
 }
 
 static int
@@ -122,12 +133,12 @@ to_lower(int c)
 
 /* next_word: the word starting at or after *pos; returns 0 at the end. */
 static int
-next_word(const char *s, size_t n, size_t *pos, size_t *ws, size_t *we)
+next_word(const char *str, size_t n, size_t *pos, size_t *ws, size_t *we)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	size_t i = *pos;
-	unsigned char c, p, nx;
 
-	while (i < n && is_sep((unsigned char)s[i]))
+	while (i < n && (cls[s[i]] & C_SEP))
 		i++;
 	if (i >= n) {
 		*pos = n;
@@ -135,15 +146,14 @@ next_word(const char *s, size_t n, size_t *pos, size_t *ws, size_t *we)
 	}
 	*ws = i++;
 	for (; i < n; i++) {
-		c = (unsigned char)s[i];
-		p = (unsigned char)s[i - 1];
-		if (is_sep(c))
+		unsigned c = cls[s[i]], p = cls[s[i - 1]];
+
+		if (c & C_SEP)
 			break;
-		if (is_upper(c) && (is_lower(p) || is_digit(p)))
-			break;
-		if (is_upper(c) && is_upper(p) && i + 1 < n) {
-			nx = (unsigned char)s[i + 1];
-			if (is_lower(nx))
+		if (c & C_UPPER) {
+			if (p & (C_LOWER | C_DIGIT))
+				break;
+			if ((p & C_UPPER) && i + 1 < n && (cls[s[i + 1]] & C_LOWER))
 				break;
 		}
 	}
@@ -152,36 +162,31 @@ next_word(const char *s, size_t n, size_t *pos, size_t *ws, size_t *we)
 	return 1;
 }
 
-static void
-add_word(struct buf *out, const char *w, size_t n, int first_upper)
-{
-	size_t i;
-	char *p;
-
-	if (!n)
-		return;
-	buf_reserve(out, n);
-	p = out->data + out->len;
-	p[0] = (char)(first_upper ? to_upper((unsigned char)w[0]) : to_lower((unsigned char)w[0]));
-	for (i = 1; i < n; i++)
-		p[i] = (char)to_lower((unsigned char)w[i]);
-	out->len += n;
-	out->data[out->len] = '\0';
-}
-
+/* join_words: the words of s rebuilt for h, joined by sep (0: none),
+ * written straight into out (room for the words and their separators is
+ * made once). */
 static void
 join_words(const char *s, size_t n, int sep, enum helper h, struct buf *out)
 {
-	size_t pos = 0, ws, we;
+	size_t pos = 0, ws, we, i;
+	char *p;
 	int k = 0;
 
-	buf_reserve(out, n + 1);
+	buf_reserve(out, 2 * n + 1);
+	p = out->data + out->len;
 	while (next_word(s, n, &pos, &ws, &we)) {
+		const unsigned char *w = (const unsigned char *)s + ws;
+
 		if (k > 0 && sep)
-			buf_addc(out, sep);
-		add_word(out, s + ws, we - ws, h == H_PASCAL || (h == H_CAMEL && k > 0));
+			*p++ = (char)sep;
+		*p++ = (char)(h == H_PASCAL || (h == H_CAMEL && k > 0) ? to_upper(w[0])
+								       : to_lower(w[0]));
+		for (i = 1; i < we - ws; i++)
+			*p++ = (char)to_lower(w[i]);
 		k++;
 	}
+	out->len = (size_t)(p - out->data);
+	out->data[out->len] = '\0';
 }
 
 static int
@@ -387,12 +392,23 @@ inflect_number(const char *s, size_t n, int plural, struct buf *out)
 static int
 helper_find(const char *name, size_t len)
 {
-	size_t i;
+	int h;
 
-	for (i = 0; i < sizeof helpers / sizeof *helpers; i++)
-		if (strlen(helpers[i]) == len && memcmp(helpers[i], name, len) == 0)
-			return (int)i;
-	return -1;
+	switch (len) {
+	case 5:
+		h = name[0] == 's' ? H_SNAKE : name[0] == 'c' ? H_CAMEL : name[0] == 'k' ? H_KEBAB
+			: name[0] == 'u' ? H_UPPER : H_LOWER;
+		break;
+	case 6:
+		h = name[1] == 'a' ? H_PASCAL : H_PLURAL;
+		break;
+	case 8:
+		h = H_SINGULAR;
+		break;
+	default:
+		return -1;
+	}
+	return memcmp(helpers[h], name, len) == 0 ? h : -1;
 }
 
 int
@@ -419,11 +435,14 @@ apply_one(enum helper h, const char *s, size_t n, struct buf *out)
 		break;
 	case H_UPPER:
 	case H_LOWER:
-		buf_reserve(out, n + 1);
+		buf_reserve(out, n);
 		for (i = 0; i < n; i++) {
 			int c = (unsigned char)s[i];
-			buf_addc(out, h == H_UPPER ? to_upper(c) : to_lower(c));
+
+			out->data[out->len + i] = (char)(h == H_UPPER ? to_upper(c) : to_lower(c));
 		}
+		out->len += n;
+		out->data[out->len] = '\0';
 		break;
 	case H_PLURAL:
 	case H_SINGULAR:

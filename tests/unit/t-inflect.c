@@ -119,6 +119,68 @@ static const struct tcase cases[] = {
 	{"plural.upper", "category", "CATEGORIES"},
 };
 
+/* Every helper on awkward names: separators of every kind, acronyms,
+ * digits, UTF-8, punctuation, a long name.  The outputs are those of the
+ * first implementation. */
+struct row {
+	const char *in, *want[8];
+};
+
+static const struct row rows[] = {
+	{"",
+		{"", "", "", "", "", "", "", ""}},
+	{" ",
+		{"", "", "", "", " ", " ", " ", " "}},
+	{"_",
+		{"", "", "", "", "_", "_", "_", "_"}},
+	{"a",
+		{"a", "a", "A", "a", "A", "a", "as", "a"}},
+	{"A",
+		{"a", "a", "A", "a", "A", "a", "As", "A"}},
+	{"aB",
+		{"a_b", "aB", "AB", "a-b", "AB", "ab", "aBs", "aB"}},
+	{"AB",
+		{"ab", "ab", "Ab", "ab", "AB", "ab", "ABS", "AB"}},
+	{"ABc",
+		{"a_bc", "aBc", "ABc", "a-bc", "ABC", "abc", "ABcs", "ABc"}},
+	{"a1B",
+		{"a1_b", "a1B", "A1B", "a1-b", "A1B", "a1b", "a1Bs", "a1B"}},
+	{"1a",
+		{"1a", "1a", "1a", "1a", "1A", "1a", "1as", "1a"}},
+	{"x2Y3z",
+		{"x2_y3z", "x2Y3z", "X2Y3z", "x2-y3z", "X2Y3Z", "x2y3z", "x2Y3zes", "x2Y3z"}},
+	{"HTTPServerURLs",
+		{"http_server_ur_ls", "httpServerUrLs", "HttpServerUrLs", "http-server-ur-ls", "HTTPSERVERURLS", "httpserverurls", "HTTPServerURLs", "HTTPServerURL"}},
+	{"getHTTP2Response",
+		{"get_http2_response", "getHttp2Response", "GetHttp2Response", "get-http2-response", "GETHTTP2RESPONSE", "gethttp2response", "getHTTP2Responses", "getHTTP2Response"}},
+	{"\tfoo\nbar\rbaz\vqux\fend",
+		{"foo_bar_baz_qux_end", "fooBarBazQuxEnd", "FooBarBazQuxEnd", "foo-bar-baz-qux-end", "\tFOO\nBAR\rBAZ\vQUX\fEND", "\tfoo\nbar\rbaz\vqux\fend", "\tfoo\nbar\rbaz\vqux\fends", "\tfoo\nbar\rbaz\vqux\fend"}},
+	{"-lead_trail-",
+		{"lead_trail", "leadTrail", "LeadTrail", "lead-trail", "-LEAD_TRAIL-", "-lead_trail-", "-lead_trails-", "-lead_trail-"}},
+	{"caf\xc3" "\xa9" "_Menu\xc3" "\x89" "tat",
+		{"caf\xc3" "\xa9" "_menu\xc3" "\x89" "tat", "caf\xc3" "\xa9" "Menu\xc3" "\x89" "tat", "Caf\xc3" "\xa9" "Menu\xc3" "\x89" "tat", "caf\xc3" "\xa9" "-menu\xc3" "\x89" "tat", "CAF\xc3" "\xa9" "_MENU\xc3" "\x89" "TAT", "caf\xc3" "\xa9" "_menu\xc3" "\x89" "tat", "caf\xc3" "\xa9" "_Menu\xc3" "\x89" "tats", "caf\xc3" "\xa9" "_Menu\xc3" "\x89" "tat"}},
+	{"user.name@host",
+		{"user.name@host", "user.name@host", "User.name@host", "user.name@host", "USER.NAME@HOST", "user.name@host", "user.name@hosts", "user.name@host"}},
+	{"XMLHttpRequest",
+		{"xml_http_request", "xmlHttpRequest", "XmlHttpRequest", "xml-http-request", "XMLHTTPREQUEST", "xmlhttprequest", "XMLHttpRequests", "XMLHttpRequest"}},
+	{"person",
+		{"person", "person", "Person", "person", "PERSON", "person", "people", "person"}},
+	{"BOXES",
+		{"boxes", "boxes", "Boxes", "boxes", "BOXES", "boxes", "BOXES", "BOX"}},
+	{"wolf_pack_leaf",
+		{"wolf_pack_leaf", "wolfPackLeaf", "WolfPackLeaf", "wolf-pack-leaf", "WOLF_PACK_LEAF", "wolf_pack_leaf", "wolf_pack_leaves", "wolf_pack_leaf"}},
+	{"status_quo",
+		{"status_quo", "statusQuo", "StatusQuo", "status-quo", "STATUS_QUO", "status_quo", "status_quos", "status_quo"}},
+	{"iPhone",
+		{"i_phone", "iPhone", "IPhone", "i-phone", "IPHONE", "iphone", "iPhones", "iPhone"}},
+	{"ID",
+		{"id", "id", "Id", "id", "ID", "id", "IDS", "ID"}},
+	{"a--B__c  D",
+		{"a_b_c_d", "aBCD", "ABCD", "a-b-c-d", "A--B__C  D", "a--b__c  d", "a--B__c  Ds", "a--B__c  D"}},
+	{"Foo Bar Baz Qux Quux Corge Grault Garply Waldo Fred Plugh Xyzzy Thud Wibble Wobble Wubble Flob",
+		{"foo_bar_baz_qux_quux_corge_grault_garply_waldo_fred_plugh_xyzzy_thud_wibble_wobble_wubble_flob", "fooBarBazQuxQuuxCorgeGraultGarplyWaldoFredPlughXyzzyThudWibbleWobbleWubbleFlob", "FooBarBazQuxQuuxCorgeGraultGarplyWaldoFredPlughXyzzyThudWibbleWobbleWubbleFlob", "foo-bar-baz-qux-quux-corge-grault-garply-waldo-fred-plugh-xyzzy-thud-wibble-wobble-wubble-flob", "FOO BAR BAZ QUX QUUX CORGE GRAULT GARPLY WALDO FRED PLUGH XYZZY THUD WIBBLE WOBBLE WUBBLE FLOB", "foo bar baz qux quux corge grault garply waldo fred plugh xyzzy thud wibble wobble wubble flob", "Foo Bar Baz Qux Quux Corge Grault Garply Waldo Fred Plugh Xyzzy Thud Wibble Wobble Wubble Flobs", "Foo Bar Baz Qux Quux Corge Grault Garply Waldo Fred Plugh Xyzzy Thud Wibble Wobble Wubble Flob"}},
+};
+
 int
 main(void)
 {
@@ -136,6 +198,30 @@ main(void)
 		is_int(r, 0, "%s(%s) succeeds", c->helper, c->in);
 		is_str(b.data ? b.data : "", c->want, "%s(\"%s\") = \"%s\"", c->helper, c->in,
 			c->want);
+	}
+
+	for (i = 0; i < sizeof rows / sizeof *rows; i++) {
+		char label[40];
+		size_t k;
+		int same = 1, nul = 1;
+
+		text_snip(label, sizeof label, rows[i].in, strlen(rows[i].in));
+		for (k = 0; k < 8; k++) {
+			struct buf o = {0}; /* fresh: an empty result must still be a string */
+
+			if (inflect_apply(names[k], strlen(names[k]), rows[i].in, strlen(rows[i].in),
+				    &o) != 0 ||
+				o.len != strlen(rows[i].want[k]) ||
+				memcmp(o.data ? o.data : "", rows[i].want[k], o.len) != 0) {
+				same = 0;
+				note("%s of row %zu differs", names[k], i);
+			}
+			if (o.data && o.data[o.len] != '\0')
+				nul = 0;
+			buf_free(&o);
+		}
+		ok(same, "every helper on \"%s\"", label);
+		ok(nul, "the output buffer stays NUL-terminated (\"%s\")", label);
 	}
 
 	for (i = 0; i < sizeof names / sizeof *names; i++)
