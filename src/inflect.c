@@ -163,27 +163,47 @@ next_word(const char *str, size_t n, size_t *pos, size_t *ws, size_t *we)
 }
 
 /* join_words: the words of s rebuilt for h, joined by sep (0: none),
- * written straight into out (room for the words and their separators is
- * made once). */
+ * in one pass that finds word starts as next_word does and writes
+ * straight into out (room for the words and separators made once). */
 static void
-join_words(const char *s, size_t n, int sep, enum helper h, struct buf *out)
+join_words(const char *str, size_t n, int sep, enum helper h, struct buf *out)
 {
-	size_t pos = 0, ws, we, i;
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i;
 	char *p;
-	int k = 0;
+	int k = 0, in_word = 0;
 
-	buf_reserve(out, 2 * n + 1);
+	if (out->cap - out->len < 2 * n + 2)
+		buf_reserve(out, 2 * n + 1);
 	p = out->data + out->len;
-	while (next_word(s, n, &pos, &ws, &we)) {
-		const unsigned char *w = (const unsigned char *)s + ws;
+	for (i = 0; i < n; i++) {
+		unsigned c = cls[s[i]];
+		int start = !in_word;
 
-		if (k > 0 && sep)
-			*p++ = (char)sep;
-		*p++ = (char)(h == H_PASCAL || (h == H_CAMEL && k > 0) ? to_upper(w[0])
-								       : to_lower(w[0]));
-		for (i = 1; i < we - ws; i++)
-			*p++ = (char)to_lower(w[i]);
-		k++;
+		if (c & C_SEP) {
+			in_word = 0;
+			continue;
+		}
+		if (in_word && (c & C_UPPER)) {
+			unsigned pc = cls[s[i - 1]];
+
+			start = (pc & (C_LOWER | C_DIGIT)) ||
+				((pc & C_UPPER) && i + 1 < n && (cls[s[i + 1]] & C_LOWER));
+		}
+		if (!start) {
+			*p++ = (char)to_lower(s[i]);
+		} else {
+			if (k > 0 && sep)
+				*p++ = (char)sep;
+			*p++ = (char)(h == H_PASCAL || (h == H_CAMEL && k > 0) ? to_upper(s[i])
+									      : to_lower(s[i]));
+			k++;
+			in_word = 1;
+		}
+		/* the bytes after it that are neither separators nor capitals
+		 * continue the word as they are */
+		while (i + 1 < n && !(cls[s[i + 1]] & (C_SEP | C_UPPER)))
+			*p++ = (char)s[++i];
 	}
 	out->len = (size_t)(p - out->data);
 	out->data[out->len] = '\0';
@@ -461,16 +481,18 @@ inflect_apply(const char *helper, size_t hlen, const char *s, size_t n, struct b
 	size_t start = 0, i;
 	int h, first = 1;
 
+	if (!memchr(helper, '.', hlen)) { /* one helper: straight into out */
+		if ((h = helper_find(helper, hlen)) < 0)
+			return -1;
+		apply_one((enum helper)h, s, n, out);
+		return 0;
+	}
 	for (i = 0; i <= hlen; i++) {
 		if (i < hlen && helper[i] != '.')
 			continue;
 		if (helper_find(helper + start, i - start) < 0)
 			return -1;
 		start = i + 1;
-	}
-	if (!memchr(helper, '.', hlen)) { /* one helper: straight into out */
-		apply_one((enum helper)helper_find(helper, hlen), s, n, out);
-		return 0;
 	}
 	start = 0;
 	for (i = 0; i <= hlen; i++) {

@@ -57,11 +57,32 @@ has_text(char kind)
 	return kind != 'V' && kind != 'S';
 }
 
+/* text_hash: t[0..n) a word at a time (keys and paths are short). */
+static uint64_t
+text_hash(const char *t, size_t n)
+{
+	uint64_t h = n * 0x9e3779b97f4a7c15ULL, w;
+
+	for (; n >= 8; t += 8, n -= 8) {
+		memcpy(&w, t, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	if (n) {
+		size_t i;
+
+		for (w = 0, i = 0; i < n; i++)
+			w |= (uint64_t)(unsigned char)t[i] << (8 * i);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	}
+	return h;
+}
+
 static uint32_t
 pending_hash(char kind, const struct val *v, const char *t, size_t tlen)
 {
 	return (uint32_t)mix((uint64_t)(uintptr_t)v ^ ((uint64_t)(unsigned char)kind << 56) ^
-			     (has_text(kind) ? fnv1a(t, tlen) : 0));
+			     (has_text(kind) ? text_hash(t, tlen) : 0));
 }
 
 /* rec_grow: twice the slots (the table stays at most half full); the

@@ -51,7 +51,10 @@
  * (names, delimiters) goes through text_snip, cut to MST_SNIP bytes.
  *
  * Strings made by case helpers ({{name.snake}}) are temporary values owned
- * by the render; they are never reported to the probe and use hooks.
+ * by the render; they are never reported to the probe and use hooks.  No
+ * allocation per helper: a value interpolated at once is made in the
+ * render's scratch (its buffers reused by every lookup), a section's in
+ * the section's own, which lives while its body renders.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -890,7 +893,18 @@ struct rstate {
 	const struct mst *tag_t; /* the template it is written in */
 };
 
+/* A helper's result: a string value outside the tree (is_temp), its text
+ * in one of two buffers (each helper of a chain writes from the other),
+ * kept from one lookup to the next. */
+struct temp {
+	int live; /* 0: nothing below is set yet */
+	int cur;
+	struct val v;
+	struct buf b[2];
+};
+
 struct render {
+	struct temp scratch; /* for values used at once (interpolation, names) */
 	const struct mst_hooks *h;
 	struct buf *out;
 	size_t out0;
@@ -909,12 +923,37 @@ is_temp(const struct val *v)
 	return v->pos.file == temp_tag;
 }
 
+/* temp_use: t ready to hold a result (made on its first use only). */
 static void
-temp_free(struct val *v)
+temp_use(struct temp *t)
 {
-	if (v) {
-		free(v->s);
-		free(v);
+	if (t->live)
+		return;
+	memset(t, 0, sizeof(*t));
+	t->live = 1;
+	t->v.kind = VAL_STR;
+	t->v.pos.file = temp_tag;
+}
+
+static void
+temp_free(struct temp *t)
+{
+	if (t->live) {
+		buf_free(&t->b[0]);
+		buf_free(&t->b[1]);
+	}
+}
+
+/* out_add: buf_add, without the calls when there is room. */
+static void
+out_add(struct buf *out, const char *s, size_t n)
+{
+	if (out->cap - out->len > n) {
+		memcpy(out->data + out->len, s, n);
+		out->len += n;
+		out->data[out->len] = '\0';
+	} else {
+		buf_add(out, s, n);
 	}
 }
 
@@ -943,17 +982,14 @@ push(struct render *r, const struct val *v)
 	r->stack[r->n++] = v;
 }
 
-/* lookup: the value of a dotted name, or NULL.  *tmp is set when the value
- * is a helper's result, which the caller frees with temp_free. */
+/* lookup: the value of a dotted name, or NULL.  A helper's result is
+ * written into t and lives there until t's next lookup. */
 static const struct val *
-lookup(struct render *r, const struct name *nm, struct val **tmp)
+lookup(struct render *r, const struct name *nm, struct temp *t)
 {
 	const struct val *v = NULL, *f, *next;
-	struct val *t;
-	struct buf b;
 	size_t i = 0, k;
 
-	*tmp = NULL;
 	if (nm->dot) {
 		if (r->n == 0)
 			return NULL;
@@ -977,24 +1013,22 @@ lookup(struct render *r, const struct name *nm, struct val **tmp)
 		const struct part *pt = &nm->parts[i];
 
 		if (v->kind == VAL_STR && inflect_is_helper(pt->s, pt->n)) {
+			int b = v == &t->v ? !t->cur : 0;
+
+			temp_use(t);
 			hook_use(r, v, VAL_USE_VALUE);
-			memset(&b, 0, sizeof b);
-			buf_reserve(&b, v->slen + 8);
-			inflect_apply(pt->s, pt->n, v->s, v->slen, &b);
-			t = xcalloc(1, sizeof *t);
-			t->kind = VAL_STR;
-			t->slen = b.len;
-			t->s = buf_release(&b);
-			t->pos.file = temp_tag;
-			temp_free(*tmp);
-			*tmp = t;
-			v = t;
+			buf_clear(&t->b[b]);
+			inflect_apply(pt->s, pt->n, v->s, v->slen, &t->b[b]);
+			if (!t->b[b].data)
+				buf_add(&t->b[b], "", 0);
+			t->cur = b;
+			t->v.s = t->b[b].data;
+			t->v.slen = t->b[b].len;
+			v = &t->v;
 			continue;
 		}
 		next = val_map_get(v, pt->s, pt->n);
 		hook_probe(r, v, pt->s, pt->n, next);
-		temp_free(*tmp);
-		*tmp = NULL;
 		if (!next)
 			return NULL;
 		v = next;
@@ -1026,25 +1060,28 @@ fail(struct render *r, const struct rstate *st, const struct node *n, const char
 	return DM_EINPUT;
 }
 
+/* add_escaped: s[0..n) with & " < > as entities; the runs between them
+ * are found with a table and copied whole. */
 static void
 add_escaped(struct buf *out, const char *s, size_t n)
 {
-	size_t i, from = 0;
-	const char *rep;
+	static const unsigned char special[256] = {['&'] = 1, ['"'] = 1, ['<'] = 1, ['>'] = 1};
+	size_t i = 0, from = 0;
 
-	for (i = 0; i < n; i++) {
+	for (;;) {
+		while (i < n && !special[(unsigned char)s[i]])
+			i++;
+		out_add(out, s + from, i - from);
+		if (i == n)
+			return;
 		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '"': rep = "&quot;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		default: continue;
+		case '&': out_add(out, "&amp;", 5); break;
+		case '"': out_add(out, "&quot;", 6); break;
+		case '<': out_add(out, "&lt;", 4); break;
+		default: out_add(out, "&gt;", 4); break;
 		}
-		buf_add(out, s + from, i - from);
-		buf_adds(out, rep);
-		from = i + 1;
+		from = ++i;
 	}
-	buf_add(out, s + from, n - from);
 }
 
 /* prefix_new: the prefix for nested content indented by ind (of which the
@@ -1070,19 +1107,17 @@ static int
 name_of(struct render *r, const struct node *n, struct buf *nb, const char **name, size_t *len)
 {
 	const struct val *v;
-	struct val *tmp;
 
 	if (!n->dynamic) {
 		*name = n->s;
 		*len = n->n;
 		return *len > 0;
 	}
-	v = lookup(r, &n->nm, &tmp);
+	v = lookup(r, &n->nm, &r->scratch);
 	if (!v)
 		return 0;
 	hook_use(r, v, VAL_USE_VALUE);
 	val_format(v, nb);
-	temp_free(tmp);
 	*name = nb->data;
 	*len = nb->len;
 	return nb->len > 0;
@@ -1291,7 +1326,7 @@ static int
 render_section(struct render *r, const struct rstate *st, const struct node *n)
 {
 	const struct val *v;
-	struct val *tmp;
+	struct temp tmp; /* the section's own: its value is pushed */
 	struct rstate ns = *st;
 	size_t i;
 	int rc = 0, truthy;
@@ -1299,6 +1334,7 @@ render_section(struct render *r, const struct rstate *st, const struct node *n)
 	ns.nest = st->nest + 1;
 	ns.tag = n;
 	ns.tag_t = st->t;
+	tmp.live = 0;
 	v = lookup(r, &n->nm, &tmp);
 	if (v)
 		hook_use(r, v, VAL_USE_SHAPE);
@@ -1317,7 +1353,7 @@ render_section(struct render *r, const struct rstate *st, const struct node *n)
 		rc = render_nodes(r, &ns, n->kids, n->nkids);
 		r->n--;
 	}
-	temp_free(tmp);
+	temp_free(&tmp);
 	return rc;
 }
 
@@ -1325,7 +1361,6 @@ static int
 render_node(struct render *r, const struct rstate *st, const struct node *n)
 {
 	const struct val *v;
-	struct val *tmp;
 	size_t skip;
 
 	if (r->cancel && *r->cancel)
@@ -1341,27 +1376,26 @@ render_node(struct render *r, const struct rstate *st, const struct node *n)
 	switch (n->kind) {
 	case N_TEXT:
 		if (!n->bol) {
-			buf_add(r->out, n->s, n->n);
+			out_add(r->out, n->s, n->n);
 			break;
 		}
 		skip = st->strip < n->ws ? st->strip : n->ws;
 		if (!n->blank)
-			buf_add(r->out, st->prefix, st->plen);
-		buf_add(r->out, n->s + skip, n->n - skip);
+			out_add(r->out, st->prefix, st->plen);
+		out_add(r->out, n->s + skip, n->n - skip);
 		break;
 	case N_VAR:
 	case N_RAW:
-		v = lookup(r, &n->nm, &tmp);
+		v = lookup(r, &n->nm, &r->scratch);
 		if (!v)
 			break;
 		hook_use(r, v, VAL_USE_VALUE);
 		if (v->kind == VAL_STR && n->kind == N_VAR)
 			add_escaped(r->out, v->s, v->slen);
 		else if (v->kind == VAL_STR)
-			buf_add(r->out, v->s, v->slen);
+			out_add(r->out, v->s, v->slen);
 		else
 			val_format(v, r->out);
-		temp_free(tmp);
 		break;
 	case N_SECTION:
 	case N_INVERTED:
@@ -1417,5 +1451,6 @@ mst_render(const struct mst *t, const struct val *const *stack, size_t depth,
 		out->data[out->len] = '\0';
 	}
 	free(r.stack);
+	temp_free(&r.scratch);
 	return rc;
 }

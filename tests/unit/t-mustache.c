@@ -161,6 +161,16 @@ test_core(void)
 		NULL, "{\"m\": {\"snake\": \"key\"}, \"n\": 5, \"s\": \"x\"}", "[key||]");
 	check("a helper result can open a section", "{{#e.plural}}<{{.}}>{{/e.plural}}", NULL,
 		"{\"e\": \"Box\"}", "<Boxes>");
+	{
+		static const char *const defs[] = {"order_line", "[{{n.kebab}}|{{n.upper}}]", NULL};
+
+		check("a helper result names a dynamic partial, which uses helpers too",
+			"{{>*n.snake}}{{>*n.pascal}}{{n.camel}}", defs, "{\"n\": \"OrderLine\"}",
+			"[order-line|ORDERLINE]orderLine");
+	}
+	check("helper results nest: a section's value outlives the lookups inside it",
+		"{{#a.upper}}{{#b.lower}}{{.}}{{a.snake}}{{.upper}}{{/b.lower}}{{.}}{{/a.upper}}",
+		NULL, "{\"a\": \"AbCd\", \"b\": \"XyZ\"}", "xyzab_cdXYZABCD");
 	check("a map section pushes the map", "{{#m}}{{x}}-{{y}}{{/m}}", NULL,
 		"{\"m\": {\"x\": 1}, \"y\": 2}", "1-2");
 	check("falsey sections: false, null, empty list, empty string",
