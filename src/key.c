@@ -85,12 +85,12 @@ pending_hash(char kind, const struct val *v, const char *t, size_t tlen)
 			     (has_text(kind) ? text_hash(t, tlen) : 0));
 }
 
-/* rec_grow: twice the slots (the table stays at most half full); the
- * entries move by their kept hash. */
+/* rec_resize: ns slots (a power of two); the entries move by their kept
+ * hash. */
 static void
-rec_grow(struct readrec *rr)
+rec_resize(struct readrec *rr, size_t ns)
 {
-	size_t i, ns = rr->nslots ? rr->nslots * 2 : 256;
+	size_t i;
 
 	free(rr->slots);
 	rr->slots = xcalloc(ns, sizeof(*rr->slots));
@@ -104,6 +104,36 @@ rec_grow(struct readrec *rr)
 	}
 }
 
+/* rec_grow: twice the slots (the table stays at most half full). */
+static void
+rec_grow(struct readrec *rr)
+{
+	rec_resize(rr, rr->nslots ? rr->nslots * 2 : 256);
+}
+
+/* The most reads a hint makes room for at once. */
+#define REC_MAX_HINT ((size_t)1 << 20)
+
+void
+reads_expect(struct readset *rs, size_t n)
+{
+	struct readrec *rr = rs->rec;
+	size_t ns = 256;
+
+	if (n > REC_MAX_HINT)
+		n = REC_MAX_HINT;
+	if (!rr)
+		rr = rs->rec = xcalloc(1, sizeof(*rr));
+	if (n > rr->cap) {
+		rr->p = xreallocarray(rr->p, n, sizeof(*rr->p));
+		rr->cap = n;
+	}
+	while (ns < 2 * (n + 1))
+		ns *= 2;
+	if (ns > rr->nslots)
+		rec_resize(rr, ns);
+}
+
 /* reads_add: the new read (its digest for the caller to set), or NULL
  * when it was recorded before. */
 static struct pending *
@@ -115,10 +145,10 @@ reads_add(struct readset *rs, const struct recorder *rc, char kind, const struct
 	uint32_t h;
 	size_t at;
 
-	if (!rr) {
+	if (!rr)
 		rr = rs->rec = xcalloc(1, sizeof(*rr));
+	if (!rr->n) /* the first read: paths are relative to its element */
 		rr->elem = rc ? rc->elem : NULL;
-	}
 	if (!has_text(kind))
 		t = NULL, tlen = 0;
 	if ((rr->n + 1) * 2 > rr->nslots)

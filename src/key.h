@@ -97,6 +97,11 @@ void key_record_probe(struct recorder *rc, const struct val *container, const ch
 	size_t klen, const struct val *found);
 void key_record_file(struct recorder *rc, const char *path, int exists, struct digest d);
 void key_record_fill(struct recorder *rc, const char *slot, const char *fill);
+/* reads_expect: make room for about n reads about to be recorded into rs
+ * (a hint, such as the read count of the atom's last record), so that a
+ * large recording does not grow its table step by step.  Recording gives
+ * the same reads with or without it. */
+void reads_expect(struct readset *rs, size_t n);
 /* reads_finish: build the reads (paths, order) from what was recorded. */
 void reads_finish(struct readset *rs);
 void reads_free(struct readset *rs);

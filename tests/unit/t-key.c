@@ -1,4 +1,5 @@
 /* t-key: recording reads, staleness with reasons, action keys, records. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -592,9 +593,73 @@ test_pinned_candidate(void)
 	val_free(root);
 }
 
+/* record_many: every field of every entity used, probed and looked up in
+ * files, twice over, into rs (with a size hint first unless hint is 0). */
+static void
+record_many(const struct val *root, struct readset *rs, size_t hint)
+{
+	const struct val *ents = val_map_get(root, "entities", 8);
+	struct recorder rc = {rs, ents->items[1], NULL, NULL};
+	size_t i, k, pass;
+	char path[64];
+
+	if (hint)
+		reads_expect(rs, hint);
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < ents->n; i++) {
+			const struct val *e = ents->items[i];
+
+			key_record_use(&rc, e, VAL_USE_SHAPE);
+			key_record_use(&rc, val_map_get(e, "name", 4), VAL_USE_VALUE);
+			key_record_probe(&rc, e, "doc", 3, NULL);
+			for (k = 0; k < val_map_get(e, "fields", 6)->n; k++)
+				key_record_use(&rc, val_map_get(e, "fields", 6)->items[k],
+					k % 2 ? VAL_USE_VALUE : VAL_USE_SHAPE);
+			snprintf(path, sizeof(path), "t/p%zu.mustache", i % 700);
+			key_record_file(&rc, path, (int)(i % 3), hash_bytes(path, strlen(path)));
+		}
+	}
+	reads_finish(rs);
+}
+
+/* A size hint changes nothing in what is recorded. */
+static void
+test_expect(void)
+{
+	struct buf y = {0};
+	struct val *root;
+	struct readset plain = {0};
+	size_t i, h;
+	const size_t hints[] = {1, 10, 5000, 100000, (size_t)1 << 40};
+
+	buf_adds(&y, "entities:\n");
+	for (i = 0; i < 1500; i++)
+		buf_printf(&y, "  - name: E%zu\n    fields: [%zu, %zu, x]\n", i, i, i % 7);
+	root = load(y.data);
+	record_many(root, &plain, 0);
+	ok(plain.n > 9000, "a recording of %zu reads", plain.n);
+	for (h = 0; h < sizeof(hints) / sizeof(*hints); h++) {
+		struct readset rs = {0};
+		int same;
+
+		record_many(root, &rs, hints[h]);
+		same = rs.n == plain.n;
+		for (i = 0; same && i < rs.n; i++)
+			same = rs.r[i].kind == plain.r[i].kind &&
+			       strcmp(rs.r[i].path, plain.r[i].path) == 0 &&
+			       digest_eq(rs.r[i].d, plain.r[i].d);
+		ok(same, "with a hint of %zu reads, the same reads", hints[h]);
+		reads_free(&rs);
+	}
+	reads_free(&plain);
+	buf_free(&y);
+	val_free(root);
+}
+
 int
 main(void)
 {
+	test_expect();
 	test_pinned_candidate();
 	test_pinned_keys();
 	test_staleness();
