@@ -1122,7 +1122,10 @@ record_count_reads(struct record *r)
 void
 record_drop_reads(struct record *r)
 {
-	record_count_reads(r);
+	/* record_decode and the builders of records have counted them;
+	 * count here only reads nobody counted. */
+	if (!r->nspec_reads && !r->nfile_reads)
+		record_count_reads(r);
 	reads_free(&r->reads);
 }
 

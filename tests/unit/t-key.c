@@ -656,9 +656,35 @@ test_expect(void)
 	val_free(root);
 }
 
+/* Dropping the reads keeps their counts: those decoding made, or counted
+ * then when nobody had. */
+static void
+test_drop_counts(void)
+{
+	struct val *root = load(base);
+	struct record r = {0}, back;
+	struct buf enc = {0};
+
+	record_reads(root, val_map_get(root, "entities", 8)->items[1], &r);
+	record_encode(&r, &enc);
+	ok(record_decode(enc.data, enc.len, &back) == 0, "a record decodes");
+	record_drop_reads(&back);
+	ok(back.reads.n == 0 && back.nspec_reads == 5 && back.nfile_reads == 2,
+		"a decoded record keeps its counts without its reads");
+	ok(r.nspec_reads == 0 && r.nfile_reads == 0, "a recorded readset is not counted yet");
+	record_drop_reads(&r);
+	ok(r.reads.n == 0 && r.nspec_reads == 5 && r.nfile_reads == 2,
+		"dropping uncounted reads counts them first");
+	record_free(&back);
+	record_free(&r);
+	buf_free(&enc);
+	val_free(root);
+}
+
 int
 main(void)
 {
+	test_drop_counts();
 	test_expect();
 	test_pinned_candidate();
 	test_pinned_keys();
