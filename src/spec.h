@@ -1,5 +1,7 @@
-/* spec.h - the application spec: YAML files read with libyaml (the only
- * module that includes yaml.h), merged in order, frozen (see value.h).
+/* spec.h - the application spec: YAML files read with libyaml (spec.c is
+ * the only module that includes yaml.h) or, for the plain YAML that
+ * specs are mostly written in, a faster reader that gives the same
+ * results; merged in order, frozen (see value.h).
  *
  * Scalars follow the YAML 1.2 core schema: null (~, null, empty), bool
  * (true/false in any of the core spellings), int (decimal, 0o octal, 0x
@@ -22,6 +24,28 @@
  * value.h), so val_free(root) is one cheap call.  DM_EINPUT with messages
  * in d on bad input. */
 int spec_parse(const char *name, const char *text, size_t len, struct val **out, struct diag *d);
+/* The reader spec_parse_reader uses, for tests and fuzzing.  spec_parse
+ * and spec_load use SPEC_READER_AUTO: the fast reader when the text is in
+ * the subset of YAML it reads (see spec.c), libyaml otherwise; both give
+ * the same tree, positions and messages. */
+enum spec_reader {
+	SPEC_READER_AUTO,
+	SPEC_READER_LIBYAML, /* libyaml only */
+	SPEC_READER_FAST     /* the fast reader only: text outside its subset
+				fails with DM_EINPUT and the one diagnostic
+				"fast reader refuses: WHY" where it gave up */
+};
+int spec_parse_reader(const char *name, const char *text, size_t len, enum spec_reader r,
+	struct val **out, struct diag *d);
+/* spec_events: the events that reader r reads from the first document of
+ * text, appended to out one a line, for comparing readers: "S LINE:COL
+ * plain|quoted LEN:TEXT" for a scalar (TEXT raw, LEN bytes), "[ LINE:COL"
+ * and "{ LINE:COL" for a list and a map starting, "]" for either ending,
+ * "A LINE:COL LEN:NAME" for an alias, and " !<TAG>", " &ANCHOR" after the
+ * position when present.  0, or DM_EINPUT on a syntax error (libyaml) or
+ * when the fast reader refuses (SPEC_READER_FAST); out may then hold the
+ * events before that. */
+int spec_events(const char *text, size_t len, enum spec_reader r, struct buf *out);
 /* spec_load: read and parse each file, merge them in order (val_merge)
  * and freeze the result under root path "".  An empty list gives an empty
  * map. */

@@ -1,9 +1,17 @@
 /* t-spec.c - the YAML spec loader: core schema, tags, anchors and aliases,
  * merge keys, errors with their positions, limits, multi-file merging, and
- * the memory of a loaded tree (one arena, no spare room). */
+ * the memory of a loaded tree (one arena, no spare room).  Then the fast
+ * reader against libyaml: for each construct it reads, the same events
+ * (positions of nodes and keys), tree and diagnostics; for each reason it
+ * gives up, a refusal at the place and libyaml's result from spec_parse;
+ * every spec file of the source tree through both; and the spec that
+ * bench/gen.py writes, which must stay on the fast path. */
+#include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -612,9 +620,532 @@ test_load(void)
 	rmdir(dir);
 }
 
-int
-main(void)
+/* ---- the fast reader against libyaml ----------------------------------- */
+
+static int
+same_value(const struct val *a, const struct val *b)
 {
+	switch (a->kind) {
+	case VAL_BOOL:
+		return a->b == b->b;
+	case VAL_INT:
+		return a->i == b->i;
+	case VAL_FLOAT:
+		return (isnan(a->f) && isnan(b->f)) || !memcmp(&a->f, &b->f, sizeof(a->f));
+	case VAL_STR:
+		return a->slen == b->slen && !memcmp(a->s, b->s, a->slen);
+	default:
+		return 1;
+	}
+}
+
+/* tree_diff: where trees a and b differ in a kind, a value, a position, a
+ * key or the order of keys (malloc'd), or NULL when they are alike. */
+static char *
+tree_diff(const struct val *a, const struct val *b, const char *path)
+{
+	size_t i;
+
+	if (a->kind != b->kind)
+		return xasprintf("%s: %s, %s", path, val_kind_name(a->kind),
+			val_kind_name(b->kind));
+	if (a->pos.line != b->pos.line || a->pos.col != b->pos.col ||
+		strcmp(a->pos.file, b->pos.file))
+		return xasprintf("%s: at %d:%d, %d:%d", path, a->pos.line, a->pos.col, b->pos.line,
+			b->pos.col);
+	if (!same_value(a, b))
+		return xasprintf("%s: values differ", path);
+	if (a->n != b->n)
+		return xasprintf("%s: %zu entries, %zu", path, a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		char *sub, *diff;
+
+		if (a->kind == VAL_MAP && (a->keylens[i] != b->keylens[i] ||
+						  memcmp(a->keys[i], b->keys[i], a->keylens[i])))
+			return xasprintf("%s: key %zu is \"%s\", \"%s\"", path, i, a->keys[i],
+				b->keys[i]);
+		if (a->kind == VAL_MAP)
+			sub = xasprintf("%s.%s", path, a->keys[i]);
+		else
+			sub = xasprintf("%s[%zu]", path, i);
+		diff = tree_diff(a->items[i], b->items[i], sub);
+		free(sub);
+		if (diff)
+			return diff;
+	}
+	return NULL;
+}
+
+/* A reading of a text with one reader. */
+struct reading {
+	int rc;
+	struct val *v;
+	struct diag d;
+};
+
+static void
+reading_get(struct reading *r, const char *text, size_t len, enum spec_reader how)
+{
+	memset(r, 0, sizeof(*r));
+	r->rc = spec_parse_reader("t.yaml", text, len, how, &r->v, &r->d);
+}
+
+static void
+reading_free(struct reading *r)
+{
+	val_free(r->v);
+	diag_free(&r->d);
+}
+
+/* reading_diff: how readings a and b differ (malloc'd), or NULL when they
+ * have the same code, diagnostics and tree. */
+static char *
+reading_diff(const struct reading *a, const struct reading *b)
+{
+	size_t i;
+
+	if (a->rc != b->rc)
+		return xasprintf("code %d, %d", a->rc, b->rc);
+	if (a->d.n != b->d.n || a->d.nerrors != b->d.nerrors)
+		return xasprintf("%zu diagnostics, %zu", a->d.n, b->d.n);
+	for (i = 0; i < a->d.n; i++) {
+		const struct diag_item *x = &a->d.items[i], *y = &b->d.items[i];
+
+		if (x->line != y->line || x->col != y->col || strcmp(x->msg, y->msg))
+			return xasprintf("%d:%d: %s; %d:%d: %s", x->line, x->col, x->msg, y->line,
+				y->col, y->msg);
+	}
+	if (a->rc)
+		return NULL;
+	if (!a->v || !b->v)
+		return xstrdup("no tree");
+	return tree_diff(a->v, b->v, "<root>");
+}
+
+/* fast_same: the fast reader reads text; libyaml reads the same events
+ * from it (positions of keys included); both build the same tree or
+ * report the same errors. */
+static void
+fast_same(const char *text, size_t len, const char *what)
+{
+	struct buf fe = {0}, le = {0};
+	struct reading f, l;
+	char *diff;
+	int frc = spec_events(text, len, SPEC_READER_FAST, &fe);
+	int lrc = spec_events(text, len, SPEC_READER_LIBYAML, &le);
+
+	ok(frc == 0, "%s: the fast reader reads it", what);
+	ok(lrc == 0 && fe.len == le.len && (!fe.len || !memcmp(fe.data, le.data, fe.len)),
+		"%s: libyaml reads the same events", what);
+	if (frc || lrc || fe.len != le.len || (fe.len && memcmp(fe.data, le.data, fe.len)))
+		note("fast:\n%s\nlibyaml:\n%s", fe.data ? fe.data : "", le.data ? le.data : "");
+	reading_get(&f, text, len, SPEC_READER_FAST);
+	reading_get(&l, text, len, SPEC_READER_LIBYAML);
+	diff = reading_diff(&f, &l);
+	is_str(diff, NULL, "%s: the same tree or errors", what);
+	free(diff);
+	reading_free(&f);
+	reading_free(&l);
+	buf_free(&fe);
+	buf_free(&le);
+}
+
+static void
+test_fast_reads(void)
+{
+	static const struct {
+		const char *what, *text;
+	} cases[] = {
+		{"block map", "a: 1\nb: two words\nc: 1.5\n"},
+		{"nested maps", "a:\n  b:\n    c: 1\n  d: 2\ne: 3\n"},
+		{"root map indented", "  a: 1\n  b: 2\n"},
+		{"null values", "a:\nb: # comment\nc:   \nd:\n  # comment only\ne: 1\nf:"},
+		{"null at the end", "a: 1\nb:\n"},
+		{"block list", "l:\n  - 1\n  - two\n  -   three\n"},
+		{"empty list entries", "l:\n  -\n  - # c\n  - x\n  -\n"},
+		{"list of lists", "l:\n  - - a\n    - b\n  - - - c\n"},
+		{"maps in a list", "l:\n  - k: v\n    j: w\n  -   x: 1\n      y:\n        z: 2\n"},
+		{"list entry on the next lines", "l:\n  -\n    k: v\n  -\n    - x\n"},
+		{"indentless list", "a:\n- x\n- k: v\n  j:\n-\nb: 1\n"},
+		{"indentless list in a list's map", "l:\n- a:\n  - x\n  b: 1\n- c\n"},
+		{"flow maps and lists", "f: {name: id, type: int, optional: true}\ng: [a, b]\n"},
+		{"nested flow", "f: {a: [1, {b: [2, [3, {c: d}]]}], e: {f: g}}\n"},
+		{"empty flow", "a: {}\nb: []\nc: { }\nd: [ ]\ne: [[], {}]\n"},
+		{"flow spacing", "a: [x ,y,z  ]\nb: {k : v,j: w}\nc: {'q' : 1}\n"},
+		{"flow scalars", "h: [-1, -.5, +3, 0x10, 0o7, 1e3, .inf, ~, null, TRUE, 'x', \"y\"]\n"},
+		{"flow in a list", "l:\n  - {k: 'v'}\n  - [1, 2]  # c\n"},
+		{"comments and blank lines",
+			"# head\n\na: 1 # c\n\n  # indented comment\nb:\n\n  c: 2\n# tail\n"},
+		{"document start", "---\na: 1\n"},
+		{"document start with a comment", "# c\n--- # c\na: 1\n"},
+		{"plain with indicators inside",
+			"u: http://x/y?z=1\nt: 12:30\nc: a, b, c\nb: x]y{z}\nh: C#, f#g\nd: -x\n"},
+		{"plain keys with spaces", "my key: 1\nk  : 2\na:b: 3\n-k: 4\n"},
+		{"single quotes", "'a b': 'it''s'\nc: ''\n'': empty key\nd: '# not a comment'\n"},
+		{"double quotes",
+			"a: \"tab\\there \\\"q\\\" \\\\ \\/ \\x41 \\u00e9 \\U0001F600\"\n"
+			"b: \"\\N\\_\\L\\P\\0\\a\\b\\e\\f\\r\\v\\ \"\n\"k\": \"\"\n"},
+		{"quoted key then spaces", "'a'  : 1\n\"b\": 2\n"},
+		{"core schema in plain scalars",
+			"a: ~\nb: null\nc: True\nd: 0o17\ne: 0x1F\nf: -.Inf\ng: .NaN\nh: 007\n"
+			"i: 9223372036854775808\nj: 1_000\nk: '1'\n"},
+		{"columns in characters", "é: ü\nñ: {ö: [ä, 'ß', \"€\"]}\nl:\n  - 日本: 語\n"},
+		{"no newline at the end", "a: [1, 2]"},
+		{"trailing spaces", "a: 1   \nb: x y   \nc:   \n   \n"},
+		{"merge key", "a:\n  <<: {x: 1, y: 2}\n  y: 3\n"},
+		{"duplicate keys", "a: 1\na: 2\nb: {c: 1, c: 2}\n"},
+		{"duplicate quoted keys", "'a': 1\n\"a\": 2\na: 3\n"},
+		{"the bench's shape",
+			"app:\n  name: bench-app\n  description: A synthetic service.\n\nentities:\n"
+			"  - name: BillingLockRecord\n    description: Tracks one lock.\n"
+			"    fields:\n      - {name: id, type: int}\n"
+			"      - {name: region, type: Decimal, optional: true}\n"},
+	};
+	struct buf b = {0};
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		fast_same(cases[i].text, strlen(cases[i].text), cases[i].what);
+
+	for (k = 0; k < 1000; k++)
+		buf_addc(&b, 'k');
+	buf_adds(&b, ": long\n");
+	fast_same(b.data, b.len, "a key of 1,000 bytes");
+
+	buf_clear(&b);
+	buf_adds(&b, "a: ");
+	for (k = 0; k < 99; k++)
+		buf_addc(&b, '[');
+	for (k = 0; k < 99; k++)
+		buf_addc(&b, ']');
+	fast_same(b.data, b.len, "100 levels");
+	buf_free(&b);
+}
+
+/* Longer texts go to the fast reader only (see the last refusal). */
+#define FAST_ONLY_LEN ((size_t)64 << 20)
+
+/* fast_refused: the fast reader refuses text with want ("LINE:COL: fast
+ * reader refuses: WHY"), and spec_parse gives libyaml's result. */
+static void
+fast_refused(const char *text, size_t len, const char *want, const char *what)
+{
+	struct reading f, a, l;
+	char *got, *diff;
+
+	reading_get(&f, text, len, SPEC_READER_FAST);
+	got = f.d.n ? xasprintf("%d:%d: %s", f.d.items[0].line, f.d.items[0].col,
+			      f.d.items[0].msg)
+		    : NULL;
+	ok(f.rc == DM_EINPUT && !f.v && f.d.n == 1, "%s: refused", what);
+	is_str(got, want, "%s: why", what);
+	if (len <= FAST_ONLY_LEN) {
+		reading_get(&a, text, len, SPEC_READER_AUTO);
+		reading_get(&l, text, len, SPEC_READER_LIBYAML);
+		diff = reading_diff(&a, &l);
+		is_str(diff, NULL, "%s: spec_parse gives libyaml's result", what);
+		free(diff);
+		reading_free(&a);
+		reading_free(&l);
+	}
+	free(got);
+	reading_free(&f);
+}
+
+static void
+test_fast_refuses(void)
+{
+	static const struct {
+		const char *text, *want;
+		size_t len; /* 0: strlen(text) */
+	} cases[] = {
+		{"a:\tb\n", "1:3: fast reader refuses: a tab", 0},
+		{"a: 1\r\nb: 2\r\n", "1:5: fast reader refuses: a carriage return", 0},
+		{"a: \x01\n", "1:4: fast reader refuses: a control character", 0},
+		{"a: b\0c\n", "1:5: fast reader refuses: a control character", 7},
+		{"a: \x7f\n", "1:4: fast reader refuses: a control character", 0},
+		{"a: \xff\n", "1:4: fast reader refuses: invalid UTF-8", 0},
+		{"a: \xc0\x80\n", "1:4: fast reader refuses: invalid UTF-8", 0},
+		{"a: \xe0\x80\x80\n", "1:4: fast reader refuses: invalid UTF-8", 0},
+		{"a: \xed\xa0\x80\n", "1:4: fast reader refuses: a special character", 0},
+		{"a: caf\xc3", "1:7: fast reader refuses: invalid UTF-8", 0},
+		{"a: caf\xc3(\n", "1:7: fast reader refuses: invalid UTF-8", 0},
+		{"a: \xc2\x85\n", "1:4: fast reader refuses: a special character", 0},
+		{"a: x\xe2\x80\xa8y\n", "1:5: fast reader refuses: a special character", 0},
+		{"\xef\xbb\xbf" "a: 1\n", "1:1: fast reader refuses: a special character", 0},
+		{"a: 1\n---\nb: 2\n", "2:1: fast reader refuses: a document marker", 0},
+		{"a: 1\n...\n", "2:1: fast reader refuses: a document marker", 0},
+		{"---\n---\na: 1\n", "2:1: fast reader refuses: a document marker", 0},
+		{"--- a: 1\n", "1:5: fast reader refuses: content after \"---\"", 0},
+		{"%YAML 1.2\n---\na: 1\n",
+			"1:1: fast reader refuses: an indicator or nothing where a scalar belongs", 0},
+		{"a: &x 1\nb: *x\n",
+			"1:4: fast reader refuses: an indicator or nothing where a scalar belongs", 0},
+		{"a: *x\n", "1:4: fast reader refuses: an indicator or nothing where a scalar belongs",
+			0},
+		{"a: !!str 1\n",
+			"1:4: fast reader refuses: an indicator or nothing where a scalar belongs", 0},
+		{"a: |\n  x\n",
+			"1:4: fast reader refuses: an indicator or nothing where a scalar belongs", 0},
+		{"a: >-\n  x\n",
+			"1:4: fast reader refuses: an indicator or nothing where a scalar belongs", 0},
+		{"? a\n: b\n", "1:1: fast reader refuses: an indicator or nothing where a scalar belongs",
+			0},
+		{"a: - b\n", "1:4: fast reader refuses: an indicator or nothing where a scalar belongs",
+			0},
+		{"a: -\n", "1:4: fast reader refuses: an indicator or nothing where a scalar belongs",
+			0},
+		{"a: @x\n", "1:4: fast reader refuses: an indicator or nothing where a scalar belongs",
+			0},
+		{"a: [b, &c d]\n",
+			"1:8: fast reader refuses: an indicator or nothing where a scalar belongs", 0},
+		{"a: {b: }\n", "1:8: fast reader refuses: an indicator or nothing where a scalar belongs",
+			0},
+		{"a: [b #c\n  ]\n", "1:6: fast reader refuses: a comment in a flow collection", 0},
+		{"a: [b,\n  c]\n",
+			"1:7: fast reader refuses: an indicator or nothing where a scalar belongs", 0},
+		{"a: [b\n  , c]\n",
+			"1:6: fast reader refuses: a flow collection that does not end on its line", 0},
+		{"a: [b:c]\n", "1:6: fast reader refuses: a ':' in a flow scalar", 0},
+		{"a: [b?c]\n", "1:6: fast reader refuses: an indicator inside a flow scalar", 0},
+		{"a: {b[c]: d}\n", "1:6: fast reader refuses: an indicator inside a flow scalar", 0},
+		{"a: [b: c]\n", "1:6: fast reader refuses: a ':' after a flow value", 0},
+		{"a: {b}\n", "1:5: fast reader refuses: a flow map entry without ': '", 0},
+		{"a: [[b] c]\n", "1:9: fast reader refuses: no ',' or end after a flow entry", 0},
+		{"a: [b,]\n", "1:7: fast reader refuses: an empty flow entry", 0},
+		{"a: [b,,c]\n", "1:7: fast reader refuses: an empty flow entry", 0},
+		{"a: {'b':c}\n", "1:8: fast reader refuses: a ':' not followed by a space", 0},
+		{"'a':b\n", "1:4: fast reader refuses: a ':' not followed by a space", 0},
+		{"a: 'x\n  y'\n", "1:4: fast reader refuses: a quoted scalar that does not end on its line",
+			0},
+		{"a: \"x\\\n  y\"\n",
+			"1:4: fast reader refuses: a quoted scalar that does not end on its line", 0},
+		{"a: \"\\q\"\n", "1:5: fast reader refuses: an escape the fast reader does not read", 0},
+		{"a: \"\\xZZ\"\n", "1:5: fast reader refuses: an escape the fast reader does not read",
+			0},
+		{"a: \"\\uD800\"\n", "1:5: fast reader refuses: an escape the fast reader does not read",
+			0},
+		{"a: 'x'#c\n", "1:7: fast reader refuses: a '#' right after a value", 0},
+		{"a: 'x' y\n", "1:8: fast reader refuses: more after a value", 0},
+		{"a: [1] 2\n", "1:8: fast reader refuses: more after a value", 0},
+		{"a: b: c\n", "1:5: fast reader refuses: a ':' after a value", 0},
+		{"a: b\n  c\n", "2:3: fast reader refuses: an indentation that closes nothing", 0},
+		{"a:\n    b: 1\n  c: 2\n", "3:3: fast reader refuses: an indentation that closes nothing",
+			0},
+		{"l:\n  - a\n   - b\n", "3:4: fast reader refuses: an indentation that closes nothing",
+			0},
+		{"a: 1\n- b\n", "2:1: fast reader refuses: a list item where a key belongs", 0},
+		{"- k: v\n  - x\n", "1:1: fast reader refuses: a list at the root", 0},
+		{"a:\n  - k: v\n    - x\n", "3:5: fast reader refuses: a list item where a key belongs",
+			0},
+		{"a: 1\nb\n", "2:1: fast reader refuses: a scalar where a key belongs", 0},
+		{"a:\n  b\n", "2:3: fast reader refuses: a scalar on a line of its own", 0},
+		{"a:\n  [b]\n",
+			"2:3: fast reader refuses: an indicator or nothing where a scalar belongs", 0},
+		{"", "1:1: fast reader refuses: no content", 0},
+		{"# c\n\n", "3:1: fast reader refuses: no content", 0},
+		{"---\n", "2:1: fast reader refuses: no content", 0},
+		{"- a\n", "1:1: fast reader refuses: a list at the root", 0},
+		{"hello\n", "1:1: fast reader refuses: a scalar on a line of its own", 0},
+		{"  a: 1\nb: 2\n", "2:1: fast reader refuses: more after the root map", 0},
+	};
+	struct buf b = {0};
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = cases[i].text;
+		char *what = one_line(t);
+
+		fast_refused(t, cases[i].len ? cases[i].len : strlen(t), cases[i].want, what);
+		free(what);
+	}
+
+	for (k = 0; k < 1001; k++)
+		buf_addc(&b, 'k');
+	buf_adds(&b, ": long\n");
+	fast_refused(b.data, b.len, "1:1: fast reader refuses: a long key", "a key of 1,001 bytes");
+	buf_clear(&b);
+	for (k = 0; k < 1100; k++)
+		buf_addc(&b, 'k');
+	buf_adds(&b, ": long\n");
+	fast_refused(b.data, b.len, "1:1: fast reader refuses: a long key",
+		"a key of 1,100 bytes (a syntax error to libyaml)");
+
+	buf_clear(&b);
+	buf_adds(&b, "a: ");
+	for (k = 0; k < 100; k++)
+		buf_addc(&b, '[');
+	for (k = 0; k < 100; k++)
+		buf_addc(&b, ']');
+	fast_refused(b.data, b.len, "1:103: fast reader refuses: deep nesting", "101 levels");
+	buf_free(&b);
+
+	/* refused before a byte is read, so a short buffer will do */
+	fast_refused("a: 1\n", (size_t)64 * 1024 * 1024 + 1,
+		"1:1: fast reader refuses: a large text", "more than 64 MiB");
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* yaml_files: the .yaml and .yml files under dir, recursively, appended
+ * to *files. */
+static void
+yaml_files(const char *dir, char ***files, size_t *n)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+
+	if (!dp)
+		return;
+	while ((de = readdir(dp))) {
+		char *path;
+		size_t len = strlen(de->d_name);
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			yaml_files(path, files, n);
+			free(path);
+		} else if ((len > 5 && !strcmp(de->d_name + len - 5, ".yaml")) ||
+			   (len > 4 && !strcmp(de->d_name + len - 4, ".yml"))) {
+			*files = xreallocarray(*files, *n + 1, sizeof(**files));
+			(*files)[(*n)++] = path;
+		} else {
+			free(path);
+		}
+	}
+	closedir(dp);
+}
+
+/* source_top: the top of the source tree: the current directory (make
+ * check) or two levels above the test program (tests/valgrind.sh runs it
+ * elsewhere); malloc'd, NULL if neither has src/spec.c. */
+static char *
+source_top(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+	char *top, *probe;
+
+	if (access("src/spec.c", R_OK) == 0)
+		return xstrdup(".");
+	if (!slash)
+		return NULL;
+	top = xasprintf("%.*s/../..", (int)(slash - argv0), argv0);
+	probe = xasprintf("%s/src/spec.c", top);
+	if (access(probe, R_OK) != 0) {
+		free(top);
+		top = NULL;
+	}
+	free(probe);
+	return top;
+}
+
+static void
+test_fast_files(const char *argv0)
+{
+	static const char *const dirs[] = {"tests", "examples", "fuzz/corpus"};
+	char *top = source_top(argv0), **files = NULL;
+	size_t i, n = 0, nfast = 0;
+	int task_api = 0;
+
+	ok(top != NULL, "the source tree is found");
+	if (!top)
+		return;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *dir = xasprintf("%s/%s", top, dirs[i]);
+
+		yaml_files(dir, &files, &n);
+		free(dir);
+	}
+	qsort(files, n, sizeof(*files), cmp_str);
+	ok(n >= 10, "%zu spec files in the source tree", n);
+	for (i = 0; i < n; i++) {
+		const char *name = files[i] + strlen(top) + 1;
+		char *text, *diff;
+		size_t len;
+		struct buf ev = {0};
+		struct reading a, l;
+
+		if (file_read(files[i], &text, &len)) {
+			ok(0, "%s: read", name);
+			continue;
+		}
+		if (spec_events(text, len, SPEC_READER_FAST, &ev) == 0) {
+			fast_same(text, len, name);
+			nfast++;
+			if (!strcmp(name, "examples/task-api/app.yaml"))
+				task_api = 1;
+		}
+		reading_get(&a, text, len, SPEC_READER_AUTO);
+		reading_get(&l, text, len, SPEC_READER_LIBYAML);
+		diff = reading_diff(&a, &l);
+		is_str(diff, NULL, "%s: spec_parse gives libyaml's result", name);
+		free(diff);
+		reading_free(&a);
+		reading_free(&l);
+		buf_free(&ev);
+		free(text);
+	}
+	ok(nfast >= 5, "the fast reader reads %zu of them", nfast);
+	ok(task_api, "examples/task-api/app.yaml is on the fast path");
+	for (i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	free(top);
+}
+
+/* test_fast_bench: the spec that bench/gen.py writes (the benchmark's,
+ * smaller) is read by the fast reader, before and after an edit. */
+static void
+test_fast_bench(const char *argv0)
+{
+	char dir[] = "/tmp/t-spec-bench.XXXXXX";
+	char *top = source_top(argv0), *cmd, *path;
+	int step;
+
+	if (!top || !mkdtemp(dir)) {
+		ok(0, "a directory for bench/gen.py");
+		free(top);
+		return;
+	}
+	path = xasprintf("%s/p/spec.yaml", dir);
+	for (step = 0; step < 2; step++) {
+		char *text;
+		size_t len;
+
+		cmd = step ? xasprintf("python3 '%s/bench/gen.py' --edit '%s/p' --entity 7 >/dev/null",
+				     top, dir)
+			   : xasprintf("python3 '%s/bench/gen.py' '%s/p' --entities 40 >/dev/null 2>&1",
+				     top, dir);
+		ok(system(cmd) == 0, "bench/gen.py %s", step ? "--edit" : "writes a project");
+		free(cmd);
+		if (file_read(path, &text, &len)) {
+			ok(0, "bench spec read");
+			continue;
+		}
+		fast_same(text, len, step ? "the bench spec after an edit" : "the bench spec");
+		free(text);
+	}
+	cmd = xasprintf("rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		note("could not remove %s", dir);
+	free(cmd);
+	free(path);
+	free(top);
+}
+
+int
+main(int argc, char **argv)
+{
+	(void)argc;
 	test_core_schema();
 	test_quoted_and_tags();
 	test_anchors();
@@ -625,6 +1156,10 @@ main(void)
 	test_positions();
 	test_load();
 	test_memory();
+	test_fast_reads();
+	test_fast_refuses();
+	test_fast_files(argv[0]);
+	test_fast_bench(argv[0]);
 	diag_free(&d);
 	return done_testing();
 }
