@@ -23,7 +23,7 @@ shift
 case $seconds in
 '' | *[!0-9]*) echo "fuzz/run.sh: SECONDS must be a number, got '$seconds'" >&2; exit 2 ;;
 esac
-[ $# -gt 0 ] || set -- dmfile spec mustache json llm lock record
+[ $# -gt 0 ] || set -- dmfile spec spec-fast mustache json llm lock record
 timeout=${FUZZ_TIMEOUT:-10}
 
 # The longest input each target is given; fuzz-mustache ignores more than
@@ -31,7 +31,7 @@ timeout=${FUZZ_TIMEOUT:-10}
 max_len() {
 	case $1 in
 	mustache) echo 4096 ;;
-	spec) echo 16384 ;;
+	spec | spec-fast) echo 16384 ;;
 	*) echo 8192 ;;
 	esac
 }
@@ -39,7 +39,7 @@ max_len() {
 # The dictionary option, for targets that have one.
 dict() {
 	case $1 in
-	spec) echo -dict=fuzz/yaml.dict ;;
+	spec | spec-fast) echo -dict=fuzz/yaml.dict ;;
 	*) if [ -f "fuzz/$1.dict" ]; then echo "-dict=fuzz/$1.dict"; fi ;;
 	esac
 }
