@@ -36,7 +36,8 @@
  *    (arena == NULL, but keys, arrays and the @key and @index nodes in
  *    the pool): they are only read (val_map_get, Mustache lookups), never
  *    changed or passed to val_free, and a frame of more than
- *    VAL_INDEX_MIN keys has no index (map_find scans it).
+ *    VAL_INDEX_MIN keys has no index (map_find scans it).  The @key and
+ *    @index nodes get their digests from val_digest, as if frozen.
  *  - An arena node (arena != NULL) lives in its arena, and so do its
  *    string, keys, path, arrays and index.  Nothing of it is ever freed on
  *    its own: the arena goes as a whole.  Every node knows its arena so
@@ -952,11 +953,12 @@ put_u64(unsigned char *p, uint64_t v)
 
 static void format_float(double f, struct buf *out);
 
-/* node_digest: v's digest from its content and its children's digests. */
-static struct digest
-node_digest(struct freeze *fz, const struct val *v)
+/* node_digest: v's digest from its content and its children's digests,
+ * its bytes laid out in b.  Inlined into freeze_node, which calls it for
+ * every node of a spec (and into val_digest). */
+static inline __attribute__((always_inline)) struct digest
+node_digest(struct buf *b, const struct val *v)
 {
-	struct buf *b = &fz->hb;
 	unsigned char *p;
 	size_t i, need = 1 + 8;
 	char num[24];
@@ -1035,6 +1037,12 @@ node_digest(struct freeze *fz, const struct val *v)
 	return hash_bytes(b->data, (size_t)(p - (unsigned char *)b->data));
 }
 
+struct digest
+val_digest(const struct val *v, struct buf *scratch)
+{
+	return node_digest(scratch, v);
+}
+
 /* path_room: memory for a path of len bytes for v, from v's owner. */
 static char *
 path_room(const struct val *v, size_t len)
@@ -1086,7 +1094,7 @@ freeze_node(struct freeze *fz, struct val *v, size_t plen)
 	}
 	if (v->kind == VAL_MAP && v->n > VAL_INDEX_MIN && !v->idx)
 		index_build(v, v->n);
-	v->digest = node_digest(fz, v);
+	v->digest = node_digest(&fz->hb, v);
 }
 
 void

@@ -14,7 +14,8 @@
  *  - maps with many keys have a hash index, so val_map_get is O(1).
  *  - lists and maps have no spare capacity (cap == n).
  * Nodes built outside a spec (synthetic frames, render data) may have
- * path == NULL; dependency recording ignores them.
+ * path == NULL; dependency recording ignores them (but for a frame's @key
+ * and @index, which carry the digest val_digest gives them).
  *
  * Memory.  A node is either on the heap (arena == NULL: val_new*, val_copy;
  * it owns its strings and arrays, which are malloc'd one by one) or in an
@@ -127,6 +128,11 @@ void val_arena_usage(const struct val *root, size_t *used, size_t *held);
  * and drop spare room in lists and maps.  root_path is "" for a spec
  * root. */
 void val_freeze(struct val *root, const char *root_path);
+/* val_digest: the digest val_freeze gives v, from its content and (for a
+ * list or map) its items' digests, which must be set; for a node built
+ * outside a frozen tree, such as project.c's @key and @index nodes.  Its
+ * bytes are laid out in scratch (kept for reuse; its contents are lost). */
+struct digest val_digest(const struct val *v, struct buf *scratch);
 /* val_resolve: the node at path (syntax above) under root, or NULL. */
 const struct val *val_resolve(const struct val *root, const char *path);
 /* val_child_path: the path of KEY under a node whose path is parent

@@ -844,6 +844,61 @@ test_copy(void)
 	val_free(NULL);
 }
 
+/* val_digest: a node built outside a frozen tree (project.c's @key and
+ * @index) gets the digest the same value has in a frozen tree, with one
+ * scratch buffer reused across values of every size. */
+static void
+test_val_digest(void)
+{
+	struct val *l = val_new(VAL_LIST), *bare[12], *m, *ml;
+	struct buf scratch = {0};
+	char *big = malloc(5000);
+	size_t i, n = 0;
+	int all = 1;
+
+	memset(big, 'k', 5000);
+	bare[n++] = val_new(VAL_NULL);
+	bare[n++] = val_new_bool(1);
+	bare[n++] = val_new_bool(0);
+	bare[n++] = val_new_int(0);
+	bare[n++] = val_new_int(7);
+	bare[n++] = val_new_int(-1234567890123LL);
+	bare[n++] = val_new_float(0.1);
+	bare[n++] = val_new_str("", 0);
+	bare[n++] = val_new_str(big, 5000);
+	bare[n++] = val_new_str("7", 1);
+	for (i = 0; i < n; i++)
+		val_list_push(l, val_copy(bare[i]));
+	val_freeze(l, "");
+	for (i = 0; i < n; i++) {
+		struct digest d = val_digest(bare[i], &scratch);
+
+		if (!digest_eq(d, l->items[i]->digest) || !digest_eq(d, ref_digest(bare[i]))) {
+			note("val_digest of item %zu differs from its frozen digest", i);
+			all = 0;
+		}
+	}
+	ok(all, "val_digest of each scalar is its frozen digest (a 5,000-byte string too)");
+	ok(bare[4]->path == NULL && digest_is_zero(bare[4]->digest), "and changes nothing");
+	ok(digest_eq(val_digest(l, &scratch), l->digest),
+		"a list from its items' digests, as frozen");
+	m = val_new(VAL_MAP);
+	set(m, "@key", val_new_str("x", 1));
+	ml = val_copy(m);
+	val_freeze(ml, "");
+	m->items[0]->digest = val_digest(m->items[0], &scratch);
+	ok(digest_eq(val_digest(m, &scratch), ml->digest), "a map from its items' digests, as frozen");
+	ok(!digest_eq(val_digest(bare[4], &scratch), val_digest(bare[9], &scratch)),
+		"the int 7 and the string \"7\" differ (an @index never equals an @key)");
+	for (i = 0; i < n; i++)
+		val_free(bare[i]);
+	val_free(l);
+	val_free(m);
+	val_free(ml);
+	buf_free(&scratch);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -858,5 +913,6 @@ main(void)
 	test_digest_compat();
 	test_arena();
 	test_mixed();
+	test_val_digest();
 	return done_testing();
 }
