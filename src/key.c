@@ -40,6 +40,16 @@ struct readrec {
 	const struct val *elem;
 };
 
+/* The digest of an I or K read of a frame that has no @index or @key (a
+ * foreach over a list has no @key): no value's digest is this, so a key
+ * that appears or goes away changes the read.  Records written before the
+ * frames' @index and @key nodes had digests hold zero for every I and K
+ * read, which now matches nothing: an atom that read them is stale once
+ * (the next time its reads are checked, after some input changed) and is
+ * rebuilt with the real digests; atoms that read neither are not
+ * affected. */
+static const struct digest frame_absent = {0, 1};
+
 static uint64_t
 mix(uint64_t x)
 {
@@ -219,12 +229,33 @@ key_record_use(struct recorder *rc, const struct val *v, enum val_use how)
 		q->d = val_use_digest(v, how);
 }
 
+/* probe_frame: a lookup of @KEY missed in a frame (or other synthetic
+ * map): a frame without @key or @index.  Recorded only when the atom's
+ * frame lacks it too, so that it never shadows the read of a present one. */
+static void
+probe_frame(struct recorder *rc, const char *key, size_t klen)
+{
+	struct pending *q = NULL;
+
+	if (klen == 4 && memcmp(key, "@key", 4) == 0 && !rc->key_val)
+		q = reads_add(rc->rs, rc, 'K', NULL, "@key", 4);
+	else if (klen == 6 && memcmp(key, "@index", 6) == 0 && !rc->index_val)
+		q = reads_add(rc->rs, rc, 'I', NULL, "@index", 6);
+	if (q)
+		q->d = frame_absent;
+}
+
 void
 key_record_probe(struct recorder *rc, const struct val *container, const char *key, size_t klen,
 	const struct val *found)
 {
-	if (found || !container || !container->path)
+	if (found || !container)
 		return;
+	if (!container->path) {
+		if (klen >= 4 && key[0] == '@')
+			probe_frame(rc, key, klen);
+		return;
+	}
 	reads_add(rc->rs, rc, 'M', container, key, klen);
 }
 
@@ -599,15 +630,9 @@ eval(const struct read *r, size_t len, const struct key_env *e, struct walks *ws
 	*present = 1;
 	switch (r->kind) {
 	case 'I':
-		if (e->index_val)
-			return e->index_val->digest;
-		*present = 0;
-		return zero;
+		return e->index_val ? e->index_val->digest : frame_absent;
 	case 'K':
-		if (e->key_val)
-			return e->key_val->digest;
-		*present = 0;
-		return zero;
+		return e->key_val ? e->key_val->digest : frame_absent;
 	case 'F':
 	case 'N': {
 		struct digest d = zero;

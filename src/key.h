@@ -7,14 +7,16 @@
  *   M PATH  a spec lookup that found nothing (zero digest)
  *   F PATH  a file read (template, partial) digest of its bytes
  *   N PATH  a file looked for and missing  (zero digest)
- *   I @index / K @key of a foreach element digest of the value
+ *   I @index / K @key of a foreach element digest of the value, as for a
+ *           spec value (a fixed digest when the atom's frame has no such
+ *           key: a miss there is recorded too)
  *   L SLOT  the fill used for slot SLOT    digest of the fill (zero: the
  *           slot's fallback body); re-evaluated against dmbuild.lock
  * Spec paths under the atom's foreach element are stored relative to it
  * ("@.name" for ELEM.name), so an element that moves (a list item shifted
- * by an insertion) keeps its atom fresh.  Reads are unique by (kind, path)
- * and kept in the order of their first use while rendering (deterministic
- * for the same template and data).
+ * by an insertion) keeps its atom fresh, unless it read @index.  Reads are
+ * unique by (kind, path) and kept in the order of their first use while
+ * rendering (deterministic for the same template and data).
  *
  * The action key of a build is XXH3-128 over the static key (dmbuild
  * version, canonical declaration, output path, template name) and every

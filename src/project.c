@@ -237,6 +237,9 @@ struct loader {
 	struct buf lastdir;     /* the last of them that was looked up */
 	struct strmap *parsed;  /* DMfile value text -> its parsed Mustache */
 	struct buf rb;          /* the value being rendered */
+	struct buf db;          /* scratch of the @key and @index digests */
+	struct digest *dindex;  /* the digest of @index i, for i < nindex */
+	size_t nindex, capindex;
 	struct pool tmp;        /* plans: freed when the load ends */
 	char *at_key, *at_index; /* frame keys, in the project's pool */
 };
@@ -479,9 +482,34 @@ frame_set(struct val *f, char *key, size_t klen, struct val *item)
 	f->items[f->n++] = item;
 }
 
+/* index_digest: the digest of @index node v, worked out once for each
+ * index (the declarations over one collection share them). */
+static struct digest
+index_digest(struct loader *L, const struct val *v)
+{
+	size_t i = (size_t)v->i;
+
+	if (i >= L->nindex) {
+		struct val at = {0};
+
+		if (i >= L->capindex) {
+			L->capindex = i + 1 > 2 * L->capindex ? i + 1 : 2 * L->capindex;
+			L->dindex = xreallocarray(L->dindex, L->capindex, sizeof(*L->dindex));
+		}
+		at.kind = VAL_INT;
+		for (; L->nindex <= i; L->nindex++) {
+			at.i = (long long)L->nindex;
+			L->dindex[L->nindex] = val_digest(&at, &L->db);
+		}
+	}
+	return L->dindex[i];
+}
+
 /* frame_new: the frame of an atom, in the project's pool (one piece:
  * the map, its arrays, and the @key and @index nodes), holding @key and
- * @index as given; the with bindings come after. */
+ * @index as given; the with bindings come after.  @key and @index carry
+ * the digest a spec value of theirs would have: atoms' reads of them
+ * (I and K, key.h) are checked against it. */
 static struct val *
 frame_new(struct loader *L, const struct plan *pl, struct atom *a, const char *key, long index)
 {
@@ -503,12 +531,14 @@ frame_new(struct loader *L, const struct plan *pl, struct atom *a, const char *k
 		m->key.kind = VAL_STR;
 		m->key.s = pool_strndup(&L->p->pool, key, klen);
 		m->key.slen = klen;
+		m->key.digest = val_digest(&m->key, &L->db);
 		frame_set(&m->map, L->at_key, 4, &m->key);
 		a->key_val = &m->key;
 	}
 	if (index >= 0) {
 		m->index.kind = VAL_INT;
 		m->index.i = index;
+		m->index.digest = index_digest(L, &m->index);
 		frame_set(&m->map, L->at_index, 6, &m->index);
 		a->index_val = &m->index;
 	}
@@ -904,6 +934,8 @@ project_load(const char *dmfile, const char *stdlib, struct project **out, struc
 	strmap_each(L.parsed, free_parsed, NULL);
 	strmap_free(L.parsed);
 	buf_free(&L.rb);
+	buf_free(&L.db);
+	free(L.dindex);
 	buf_free(&L.lastdir);
 	pool_free(&L.tmp);
 	if (d->nerrors)

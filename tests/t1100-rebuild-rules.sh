@@ -115,6 +115,60 @@ test_expect_success 'foreach over a map: one atom per key, with @key' '
 	echo "b=3 #1" >expect && test_cmp expect out/b.txt
 '
 
+# @index and @key are not spec values: an element that moves keeps its
+# reads of the element fresh, but a changed @index or @key rebuilds the
+# atoms that print it (and only those).
+test_expect_success '@index: an insertion rebuilds the atoms that print @index' '
+	mkdir ix && cd ix &&
+	printf "spec = s.yaml\natom idx/{{name}}.txt\n    foreach = items\n    template = idx.mustache\natom plain/{{name}}.txt\n    foreach = items\n    template = plain.mustache\n" >DMfile &&
+	printf "{{@index}} {{name}}\n" >idx.mustache &&
+	printf "{{name}}\n" >plain.mustache &&
+	printf "items:\n  - {name: a}\n  - {name: b}\n" >s.yaml &&
+	check_rebuilds idx/a.txt idx/b.txt plain/a.txt plain/b.txt &&
+	check_no_rebuild &&
+	printf "items:\n  - {name: z}\n  - {name: a}\n  - {name: b}\n" >s.yaml &&
+	check_rebuilds idx/z.txt idx/a.txt idx/b.txt plain/z.txt &&
+	echo "0 z" >expect && test_cmp expect idx/z.txt &&
+	echo "1 a" >expect && test_cmp expect idx/a.txt &&
+	echo "2 b" >expect && test_cmp expect idx/b.txt &&
+	echo "b" >expect && test_cmp expect plain/b.txt
+'
+
+test_expect_success '@index: an unchanged build rebuilds nothing, an append only the new atoms' '
+	cd ix &&
+	check_no_rebuild &&
+	touch s.yaml && check_no_rebuild &&
+	printf "items:\n  - {name: z}\n  - {name: a}\n  - {name: b}\n  - {name: c}\n" >s.yaml &&
+	check_rebuilds idx/c.txt plain/c.txt &&
+	echo "3 c" >expect && test_cmp expect idx/c.txt
+'
+
+test_expect_success '@key: renaming a map key rebuilds the atom that prints it' '
+	mkdir kx && cd kx &&
+	printf "spec = s.yaml\natom key/{{name}}.txt\n    foreach = things\n    template = key.mustache\natom plain/{{name}}.txt\n    foreach = things\n    template = plain.mustache\n" >DMfile &&
+	printf "{{@key}} {{name}}\n" >key.mustache &&
+	printf "{{name}}\n" >plain.mustache &&
+	printf "things:\n  x: {name: a}\n  y: {name: b}\n" >s.yaml &&
+	check_rebuilds key/a.txt key/b.txt plain/a.txt plain/b.txt &&
+	printf "things:\n  w: {name: a}\n  y: {name: b}\n" >s.yaml &&
+	check_rebuilds key/a.txt &&
+	echo "w a" >expect && test_cmp expect key/a.txt &&
+	touch s.yaml && check_no_rebuild &&
+	printf "things:\n  y: {name: b}\n  w: {name: a}\n" >s.yaml &&
+	check_no_rebuild
+'
+
+test_expect_success '@key: a map that becomes a list and back rebuilds what printed @key' '
+	cd kx &&
+	printf "things:\n  - {name: b}\n  - {name: a}\n" >s.yaml &&
+	check_rebuilds key/a.txt key/b.txt &&
+	echo " a" >expect && test_cmp expect key/a.txt &&
+	check_no_rebuild &&
+	printf "things:\n  p: {name: b}\n  q: {name: a}\n" >s.yaml &&
+	check_rebuilds key/a.txt key/b.txt &&
+	echo "q a" >expect && test_cmp expect key/a.txt
+'
+
 test_expect_success 'after: a template reading an upstream output rebuilds when it changes' '
 	mkdir up && cd up &&
 	printf "spec = s.yaml\natom gen/base.txt\n    template = base.mustache\natom gen/all.txt\n    template = all.mustache\n    after = gen/base.txt\n" >DMfile &&

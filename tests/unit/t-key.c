@@ -406,6 +406,136 @@ test_dedup(void)
 	val_free(root);
 }
 
+/* frame_node: an @index (key NULL) or @key node as project.c makes them: not
+ * in the spec tree, with the digest val_digest gives it. */
+static struct val *
+frame_node(long long index, const char *key, struct buf *scratch)
+{
+	struct val *v = key ? val_new_str(key, strlen(key)) : val_new_int(index);
+
+	v->digest = val_digest(v, scratch);
+	return v;
+}
+
+/* frame_check: key_check of r against element elem with the given @key and
+ * @index nodes; the reason in why (cleared first). */
+static int
+frame_check(const struct record *r, const struct val *root, const struct val *elem,
+	const struct val *key, const struct val *index, struct buf *why)
+{
+	struct key_env e = {0};
+
+	e.root = root;
+	e.elem = elem;
+	e.key_val = key;
+	e.index_val = index;
+	e.file = nofile;
+	buf_clear(why);
+	return key_check(r, &e, why);
+}
+
+/* Reads of @index and @key: their digests are the values' (an element
+ * that moved keeps its "@." reads fresh, not its @index); a frame without
+ * the key is a value of its own; records from before the frames had
+ * digests (zero) are stale; atoms that do not read them are not. */
+static void
+test_frame_reads(void)
+{
+	struct val *root = load(base);
+	struct val *elem = val_map_get(root, "entities", 8)->items[1];
+	struct buf scratch = {0}, why = {0}, enc = {0};
+	struct val *i1 = frame_node(1, NULL, &scratch), *i1b = frame_node(1, NULL, &scratch);
+	struct val *i2 = frame_node(2, NULL, &scratch), *kx = frame_node(0, "x", &scratch);
+	struct val *kxb = frame_node(0, "x", &scratch), *kw = frame_node(0, "w", &scratch);
+	struct val *frame = val_new(VAL_MAP);
+	struct record r = {0}, plain = {0}, miss = {0}, back;
+	struct recorder rc = {&r.reads, elem, kx, i1};
+	struct recorder rm = {&miss.reads, elem, NULL, i1};
+	size_t i;
+
+	ok(digest_eq(i1->digest, i1b->digest) && !digest_is_zero(i1->digest) &&
+		!digest_eq(i1->digest, i2->digest), "@index nodes: the digest of their value");
+	key_record_use(&rc, val_map_get(elem, "name", 4), VAL_USE_VALUE);
+	key_record_use(&rc, i1, VAL_USE_VALUE);
+	key_record_use(&rc, kx, VAL_USE_SHAPE);
+	key_record_probe(&rc, frame, "@key", 4, NULL); /* the atom has one: no read */
+	reads_finish(&r.reads);
+	r.static_key = key_static("atom x", "out/x", "t/a.mustache");
+	r.key = key_action(r.static_key, &r.reads);
+	is_int((long)r.reads.n, 3, "three reads recorded");
+	ok(r.reads.n == 3 && r.reads.r[1].kind == 'I' && !strcmp(r.reads.r[1].path, "@index") &&
+		digest_eq(r.reads.r[1].d, i1->digest), "I @index with the value's digest");
+	ok(r.reads.n == 3 && r.reads.r[2].kind == 'K' && !strcmp(r.reads.r[2].path, "@key") &&
+		digest_eq(r.reads.r[2].d, kx->digest), "K @key with the value's digest");
+	record_encode(&r, &enc);
+	ok(record_decode(enc.data, enc.len, &back) == 0 && back.reads.n == 3 &&
+		digest_eq(back.reads.r[1].d, i1->digest) && digest_eq(back.reads.r[2].d, kx->digest),
+		"their digests survive the record");
+	record_free(&back);
+
+	is_int(frame_check(&r, root, elem, kxb, i1b, &why), 0,
+		"the same @key and @index (other nodes): fresh");
+	is_int(frame_check(&r, root, elem, kx, i2, &why), 1, "another @index: stale");
+	is_str(why.data, "@index changed", "and says so");
+	is_int(frame_check(&r, root, elem, kw, i1, &why), 1, "another @key: stale");
+	is_str(why.data, "@key changed", "and says so");
+	is_int(frame_check(&r, root, elem, NULL, i1, &why), 1, "no @key now (a list): stale");
+	is_str(why.data, "@key changed", "and says so");
+	{
+		struct key_env e = {0};
+
+		e.root = root;
+		e.elem = elem;
+		e.key_val = kx;
+		e.index_val = i2;
+		e.file = nofile;
+		ok(!digest_eq(key_candidate(&r, &e), r.key), "another @index: another action key");
+		e.key_val = kxb;
+		e.index_val = i1b;
+		ok(digest_eq(key_candidate(&r, &e), r.key), "the same: the same action key");
+	}
+
+	/* A record written before the frame nodes had digests. */
+	for (i = 0; i < r.reads.n; i++)
+		if (r.reads.r[i].kind == 'I' || r.reads.r[i].kind == 'K')
+			memset(&r.reads.r[i].d, 0, sizeof(r.reads.r[i].d));
+	is_int(frame_check(&r, root, elem, kx, i1, &why), 1,
+		"an earlier record (zero digests): stale once");
+	is_str(why.data, "@index changed", "and says so");
+	record_reads(root, elem, &plain);
+	is_int(frame_check(&plain, root, elem, kw, i2, &why), 0,
+		"an atom that reads neither: fresh whatever they are");
+
+	/* A frame without @key: the miss is recorded, and checked. */
+	key_record_probe(&rm, frame, "@key", 4, NULL);
+	key_record_probe(&rm, frame, "@index", 6, NULL); /* the atom has one */
+	key_record_probe(&rm, frame, "@kez", 4, NULL);
+	key_record_use(&rm, i1, VAL_USE_VALUE);
+	reads_finish(&miss.reads);
+	is_int((long)miss.reads.n, 2, "a missing @key and the @index: two reads");
+	ok(miss.reads.n == 2 && miss.reads.r[0].kind == 'K' && miss.reads.r[1].kind == 'I' &&
+		!digest_is_zero(miss.reads.r[0].d) && !digest_eq(miss.reads.r[0].d, kx->digest),
+		"the miss: K @key with a digest of its own");
+	is_int(frame_check(&miss, root, elem, NULL, i1b, &why), 0, "still no @key: fresh");
+	is_int(frame_check(&miss, root, elem, kx, i1, &why), 1, "a @key now (a map): stale");
+	is_str(why.data, "@key changed", "and says so");
+
+	buf_free(&why);
+	buf_free(&enc);
+	buf_free(&scratch);
+	record_free(&r);
+	record_free(&plain);
+	record_free(&miss);
+	val_free(frame);
+	val_free(i1);
+	val_free(i1b);
+	val_free(i2);
+	val_free(kx);
+	val_free(kxb);
+	val_free(kw);
+	val_free(root);
+}
+
 
 /* hexof: the digest as hex, in a static buffer (one use per statement). */
 static const char *
@@ -693,5 +823,6 @@ main(void)
 	test_record();
 	test_dedup();
 	test_files();
+	test_frame_reads();
 	return done_testing();
 }
