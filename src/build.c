@@ -606,8 +606,12 @@ render(struct bctx *b, size_t i, struct buf *outb, struct readset *rs, struct di
 {
 	struct atom *a = &b->p->atoms[i];
 	struct recorder rc = {rs, a->elem, a->key_val, a->index_val};
+	const struct record *last = b->st[i].rec;
 	int r;
 
+	/* About as many reads as last time (dropped reads keep their count). */
+	if (last)
+		reads_expect(rs, last->nspec_reads + last->nfile_reads);
 	key_record_file(&rc, a->tfile->path, 1, a->tfile->digest);
 	r = render_with(b, i, a->tfile->tmpl, NULL, NULL, outb, rs, d);
 	reads_finish(rs);
