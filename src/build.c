@@ -17,8 +17,8 @@
  *    it is stale and has no slots it is produced (rendered, or found in the
  *    action cache) by that thread before the build starts: nothing the
  *    build writes can change what it reads.  Its result waits in its
- *    astate; printing, checks, commit and write happen in the build as for
- *    any atom;
+ *    astate (up to EARLY_BUDGET bytes of such results in all); printing,
+ *    checks, commit and write happen in the build as for any atom;
  *  - a declared atom's record lives in its astate; records of outputs no
  *    longer declared are kept apart (b->records) for remove_gone;
  *  - the scheduler's shared state (queue, counters, states of atoms not
@@ -1582,10 +1582,16 @@ precheck(struct bctx *b, size_t i, const struct record *r)
  * early_produce) leaves the rest of the records to the other. */
 #define LOAD_CHUNKS 16
 
+/* Early results wait in memory until the build commits them; beyond about
+ * this many bytes (outputs and reads, roughly counted) the rest are produced in the build, under
+ * its back-pressure, as usual. */
+#define EARLY_BUDGET (16u << 20)
+
 struct loader {
 	struct bctx *b;
 	const char *const *bounds; /* chunk k is keys in [bounds[k], bounds[k + 1]) */
 	size_t nchunks, next;      /* next: the next chunk to take (lock) */
+	size_t held;               /* bytes held by early results (lock) */
 	pthread_mutex_t lock;
 	int early;                 /* stale prechecked atoms may be produced now */
 };
@@ -1656,17 +1662,28 @@ load_record(void *ud, const void *key, size_t klen, const void *val, size_t vlen
  * worker would get; on an error it is left for the worker, which reports
  * it. */
 static void
-early_produce(struct bctx *b, size_t i)
+early_produce(struct loader *ld, size_t i)
 {
-	struct early *e = xcalloc(1, sizeof(*e));
+	struct bctx *b = ld->b;
+	struct early *e;
 	struct diag d = {0};
 	double t0 = clock_ms();
+	size_t bytes;
 
+	pthread_mutex_lock(&ld->lock);
+	bytes = ld->held;
+	pthread_mutex_unlock(&ld->lock);
+	if (bytes >= EARLY_BUDGET)
+		return;
+	e = xcalloc(1, sizeof(*e));
 	if (produce(b, i, &e->key, &e->bytes, &e->n, &e->rs, &e->cached, &d) != 0) {
 		free(e);
 	} else {
 		e->ms = clock_ms() - t0;
 		b->st[i].early = e;
+		pthread_mutex_lock(&ld->lock);
+		ld->held += e->n + e->rs.n * (sizeof(*e->rs.r) + 32);
+		pthread_mutex_unlock(&ld->lock);
 	}
 	diag_free(&d);
 }
@@ -1689,7 +1706,7 @@ load_part(void *arg)
 			ld->bounds[k] ? strlen(ld->bounds[k]) : 0, ld->bounds[k + 1],
 			ld->bounds[k + 1] ? strlen(ld->bounds[k + 1]) : 0, load_record, lp);
 		for (j = 0; j < lp->nstale && !build_interrupted; j++)
-			early_produce(ld->b, lp->stale[j]);
+			early_produce(ld, lp->stale[j]);
 	}
 	return NULL;
 }
