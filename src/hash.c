@@ -36,20 +36,6 @@ flush(struct hasher *h)
 	h->n = 0;
 }
 
-/* put_u64: v as 8 bytes, little-endian, at p. */
-static void
-put_u64(unsigned char *p, uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(p, &v, 8);
-#else
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-#endif
-}
-
 struct digest
 hash_bytes(const void *p, size_t n)
 {
@@ -83,7 +69,7 @@ hash_strings(size_t n, const char *const *s)
 	for (i = 0; i < n; i++) {
 		size_t len = i < HASH_STRINGS_LENS ? lens[i] : strlen(s[i]);
 
-		put_u64(p, len);
+		le64_put(p, len);
 		memcpy(p + 8, s[i], len);
 		p += 8 + len;
 	}
@@ -154,7 +140,7 @@ hasher_add_u64(struct hasher *h, uint64_t v)
 {
 	unsigned char b[8];
 
-	put_u64(b, v);
+	le64_put(b, v);
 	hasher_add(h, b, sizeof(b));
 }
 

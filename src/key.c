@@ -375,21 +375,6 @@ reads_free(struct readset *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
-/* put_le64: v little-endian at p; returns p + 8. */
-static unsigned char *
-put_le64(unsigned char *p, uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(p, &v, 8);
-#else
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-#endif
-	return p + 8;
-}
-
 /* key_static: hash_strings over the five parts, laid out in one buffer
  * (the same stream, so the same digest) and hashed at once. */
 struct digest
@@ -405,7 +390,7 @@ key_static(const char *canon, const char *out, const char *tmpl)
 	if (total > sizeof(small))
 		b = xmalloc(total);
 	for (p = b, i = 0; i < 5; i++) {
-		p = put_le64(p, len[i]);
+		p = le64_put(p, len[i]);
 		memcpy(p, parts[i], len[i]);
 		p += len[i];
 	}
@@ -443,69 +428,6 @@ struct walk {
 	struct buf key;   /* a quoted key, decoded */
 };
 
-/* Characters of a bare key: [A-Za-z0-9_-]. */
-static int
-bare_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-';
-}
-
-/* walk_step: the node one step of path at *pos reaches from v, or NULL;
- * *pos moves past the step. */
-static const struct val *
-walk_step(struct walk *w, const struct val *v, const char *path, size_t *pos)
-{
-	const char *p = path + *pos, *k;
-	size_t i = 0;
-
-	if (p[0] == '[' && p[1] == '"') {
-		buf_clear(&w->key);
-		buf_add(&w->key, "", 0);
-		for (p += 2; *p != '"'; p++) {
-			if (!*p)
-				return NULL;
-			if (*p == '\\') {
-				p++;
-				if (*p != '"' && *p != '\\' && *p != '0')
-					return NULL;
-				buf_addc(&w->key, *p == '0' ? '\0' : *p);
-				continue;
-			}
-			buf_addc(&w->key, *p);
-		}
-		if (p[1] != ']')
-			return NULL;
-		*pos = (size_t)(p + 2 - path);
-		return val_map_get(v, w->key.data, w->key.len);
-	}
-	if (*p == '[') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return NULL;
-		while (*p >= '0' && *p <= '9') {
-			size_t d = (size_t)(*p++ - '0');
-
-			if (i >= SIZE_MAX / 10 && i > (SIZE_MAX - d) / 10)
-				return NULL;
-			i = i * 10 + d;
-		}
-		if (*p++ != ']')
-			return NULL;
-		*pos = (size_t)(p - path);
-		return v->kind == VAL_LIST && i < v->n ? v->items[i] : NULL;
-	}
-	if (*pos && *p++ != '.')
-		return NULL;
-	k = p;
-	while (bare_char((unsigned char)*p))
-		p++;
-	if (p == k || (*p && *p != '.' && *p != '['))
-		return NULL;
-	*pos = (size_t)(p - path);
-	return val_map_get(v, k, (size_t)(p - k));
-}
-
 /* walk_resolve: val_resolve(base, path), path of length len, from the
  * steps kept. */
 static const struct val *
@@ -534,9 +456,12 @@ walk_resolve(struct walk *w, const struct val *base, const char *path, size_t le
 	pos = w->n ? w->end[w->n - 1] : 0;
 	v = w->n ? w->node[w->n - 1] : base;
 	while (path[pos]) {
-		v = walk_step(w, v, path, &pos);
+		const char *p = path + pos;
+
+		v = val_step(v, &p, pos == 0, &w->key);
 		if (!v)
 			return NULL;
+		pos = (size_t)(p - path);
 		if (w->n < WALK_DEPTH) {
 			w->end[w->n] = pos;
 			w->node[w->n++] = v;
@@ -579,9 +504,9 @@ action(struct digest static_key, const struct read *r, size_t n, const struct ke
 	int present;
 
 	memset(&ws, 0, sizeof(ws));
-	p = put_le64(p, static_key.hi);
-	p = put_le64(p, static_key.lo);
-	p = put_le64(p, n);
+	p = le64_put(p, static_key.hi);
+	p = le64_put(p, static_key.lo);
+	p = le64_put(p, n);
 	for (i = 0; i < n; i++) {
 		size_t len = strlen(r[i].path);
 
@@ -593,18 +518,18 @@ action(struct digest static_key, const struct read *r, size_t n, const struct ke
 		if ((size_t)(end - p) < 1 + 8 + len + 16) {
 			/* a path longer than a block goes on its own */
 			*p++ = (unsigned char)r[i].kind;
-			p = put_le64(p, len);
+			p = le64_put(p, len);
 			hasher_add(h, blk, (size_t)(p - blk));
 			hasher_add(h, r[i].path, len);
 			p = blk;
 		} else {
 			*p++ = (unsigned char)r[i].kind;
-			p = put_le64(p, len);
+			p = le64_put(p, len);
 			memcpy(p, r[i].path, len);
 			p += len;
 		}
-		p = put_le64(p, d.hi);
-		p = put_le64(p, d.lo);
+		p = le64_put(p, d.hi);
+		p = le64_put(p, d.lo);
 	}
 	hasher_add(h, blk, (size_t)(p - blk));
 	d = hasher_final(h);
@@ -723,42 +648,14 @@ key_candidate(const struct record *r, const struct key_env *e)
 /*
  * Reading records.  The bytes are read through a struct cursor as
  * util.h's cur_* read them (a read past the end sets bad, which sticks,
- * and yields zeros or NULL), with the readers here so that they inline:
- * a record of 76,000 reads takes a million of them.
+ * and yields zeros or NULL), with the fixed-size readers here so that
+ * they inline (cur_take is inline in util.h): a record of 76,000 reads
+ * takes a million of them.
  */
-static const unsigned char *
-take(struct cursor *c, size_t n)
-{
-	const unsigned char *p;
-
-	if (c->bad || c->n - c->off < n) {
-		c->bad = 1;
-		return NULL;
-	}
-	p = c->p + c->off;
-	c->off += n;
-	return p;
-}
-
-static uint64_t
-le64(const unsigned char *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-#else
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
-	       (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-#endif
-}
-
 static uint32_t
 get_u32(struct cursor *c)
 {
-	const unsigned char *p = take(c, 4);
+	const unsigned char *p = cur_take(c, 4);
 
 	return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 			(uint32_t)p[3] << 24
@@ -768,20 +665,20 @@ get_u32(struct cursor *c)
 static uint64_t
 get_u64(struct cursor *c)
 {
-	const unsigned char *p = take(c, 8);
+	const unsigned char *p = cur_take(c, 8);
 
-	return p ? le64(p) : 0;
+	return p ? le64_get(p) : 0;
 }
 
 static struct digest
 get_digest(struct cursor *c)
 {
-	const unsigned char *p = take(c, 16);
+	const unsigned char *p = cur_take(c, 16);
 	struct digest d = {0, 0};
 
 	if (p) {
-		d.hi = le64(p);
-		d.lo = le64(p + 8);
+		d.hi = le64_get(p);
+		d.lo = le64_get(p + 8);
 	}
 	return d;
 }
@@ -792,7 +689,7 @@ static char *
 get_str(struct cursor *c)
 {
 	uint32_t n = get_u32(c);
-	const unsigned char *p = take(c, n);
+	const unsigned char *p = cur_take(c, n);
 	char *s;
 
 	if (!p)
@@ -815,7 +712,7 @@ int
 stamp_apply(const void *p, size_t n, struct record *r)
 {
 	struct cursor c = {p, n, 0, 0};
-	const unsigned char *v = take(&c, 1);
+	const unsigned char *v = cur_take(&c, 1);
 	struct fstamp st;
 	struct digest out;
 
@@ -979,8 +876,8 @@ record_encode(const struct record *r, struct buf *out)
 		memcpy(p, rd->path + shared, len - shared);
 		p += len - shared;
 		if (!zero_digest_kind(rd->kind)) {
-			p = put_le64(p, rd->d.hi);
-			p = put_le64(p, rd->d.lo);
+			p = le64_put(p, rd->d.hi);
+			p = le64_put(p, rd->d.lo);
 		}
 		out->len = (size_t)((char *)p - out->data);
 		out->data[out->len] = '\0';
@@ -1046,8 +943,8 @@ decode_reads_v4(struct cursor *c, struct record *r)
 		if (zero_digest_kind(rd->kind)) {
 			rd->d.hi = rd->d.lo = 0;
 		} else {
-			rd->d.hi = le64(q);
-			rd->d.lo = le64(q + 8);
+			rd->d.hi = le64_get(q);
+			rd->d.lo = le64_get(q + 8);
 			q += 16;
 		}
 		nfile += rd->kind == 'F' || rd->kind == 'N';
@@ -1074,12 +971,12 @@ decode_reads_v1(struct cursor *c, size_t n, struct record *r)
 	r->reads.pool = xmalloc(n ? n : 1);
 	for (i = 0; i < nreads && !c->bad; i++) {
 		struct read *rd = &r->reads.r[i];
-		const unsigned char *v = take(c, 1), *bytes;
+		const unsigned char *v = cur_take(c, 1), *bytes;
 		unsigned long len;
 
 		rd->kind = v ? (char)*v : 0;
 		len = get_u32(c);
-		bytes = take(c, len);
+		bytes = cur_take(c, len);
 		if (!bytes)
 			break;
 		memcpy(r->reads.pool + pl, bytes, len);
@@ -1100,7 +997,7 @@ record_decode(const void *p, size_t n, struct record *r)
 	int ver;
 
 	memset(r, 0, sizeof(*r));
-	v = take(&c, 1);
+	v = cur_take(&c, 1);
 	/* 1: before check outcomes, 2: before elem, 3: paths not front-coded */
 	if (!v || *v < 1 || *v > 4)
 		return -1;

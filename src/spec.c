@@ -1719,6 +1719,27 @@ read_libyaml(struct parser *p, const char *text, size_t len)
 	yaml_parser_delete(&yp);
 }
 
+/* read_text: the events of text, from the reader r asks for (the fast one
+ * falling back to libyaml, unless r is SPEC_READER_FAST: then a refusal is
+ * an error). */
+static void
+read_text(struct parser *p, const char *text, size_t len, enum spec_reader r)
+{
+	struct fast f;
+
+	if (r == SPEC_READER_LIBYAML) {
+		read_libyaml(p, text, len);
+		return;
+	}
+	if (!fast_read(&f, text, len))
+		fast_feed(p, &f);
+	else if (r == SPEC_READER_FAST)
+		fast_refusal(p, &f);
+	else
+		read_libyaml(p, text, len);
+	fast_free(&f);
+}
+
 /* parse: one document of text into nodes of arena a, read as r says; on
  * success *out is its root map (not yet owning a). */
 static int
@@ -1734,19 +1755,7 @@ parse(struct val_arena *a, const char *name, const char *text, size_t len,
 	p.len = len;
 	p.d = d;
 	p.arena = a;
-	if (r == SPEC_READER_LIBYAML) {
-		read_libyaml(&p, text, len);
-	} else {
-		struct fast f;
-
-		if (!fast_read(&f, text, len))
-			fast_feed(&p, &f);
-		else if (r == SPEC_READER_FAST)
-			fast_refusal(&p, &f);
-		else
-			read_libyaml(&p, text, len);
-		fast_free(&f);
-	}
+	read_text(&p, text, len, r);
 	if (!p.failed && (!p.root || p.root->kind == VAL_NULL)) {
 		struct srcpos pos = {p.file, 1, 1};
 
@@ -1797,19 +1806,7 @@ spec_events(const char *text, size_t len, enum spec_reader r, struct buf *out)
 	p.len = len;
 	p.d = &d;
 	p.dump = out;
-	if (r == SPEC_READER_LIBYAML) {
-		read_libyaml(&p, text, len);
-	} else {
-		struct fast f;
-
-		if (!fast_read(&f, text, len))
-			fast_feed(&p, &f);
-		else if (r == SPEC_READER_FAST)
-			p.failed = 1;
-		else
-			read_libyaml(&p, text, len);
-		fast_free(&f);
-	}
+	read_text(&p, text, len, r);
 	rc = p.failed ? DM_EINPUT : 0;
 	diag_free(&d);
 	return rc;

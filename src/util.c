@@ -785,20 +785,6 @@ buf_put_str(struct buf *b, const char *s)
 	buf_add(b, s ? s : "", n);
 }
 
-const unsigned char *
-cur_take(struct cursor *c, size_t n)
-{
-	const unsigned char *p;
-
-	if (c->bad || c->n - c->off < n) {
-		c->bad = 1;
-		return NULL;
-	}
-	p = c->p + c->off;
-	c->off += n;
-	return p;
-}
-
 unsigned long
 cur_u32(struct cursor *c)
 {

@@ -163,13 +163,58 @@ void buf_put_u32(struct buf *b, unsigned long v);
 void buf_put_u64(struct buf *b, unsigned long long v);
 void buf_put_str(struct buf *b, const char *s); /* u32 length + bytes */
 
+/* le64_put: v as 8 little-endian bytes at p; returns p + 8.  le64_get: the
+ * value of such bytes.  For encoders that fill a block themselves. */
+static inline unsigned char *
+le64_put(unsigned char *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	__builtin_memcpy(p, &v, 8);
+#else
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+#endif
+	return p + 8;
+}
+
+static inline uint64_t
+le64_get(const unsigned char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+
+	__builtin_memcpy(&v, p, 8);
+	return v;
+#else
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+	       (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+#endif
+}
+
 struct cursor {
 	const unsigned char *p;
 	size_t n, off;
 	int bad;
 };
 
-const unsigned char *cur_take(struct cursor *c, size_t n);
+/* cur_take: the next n bytes, or NULL (bad set); inline, as decoders of
+ * large records call it a million times. */
+static inline const unsigned char *
+cur_take(struct cursor *c, size_t n)
+{
+	const unsigned char *p;
+
+	if (c->bad || c->n - c->off < n) {
+		c->bad = 1;
+		return NULL;
+	}
+	p = c->p + c->off;
+	c->off += n;
+	return p;
+}
 unsigned long cur_u32(struct cursor *c);
 unsigned long long cur_u64(struct cursor *c);
 char *cur_str(struct cursor *c); /* malloc'd, or NULL when bad */

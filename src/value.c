@@ -936,21 +936,6 @@ struct freeze {
 	struct buf hb; /* the bytes of one node's digest */
 };
 
-/* put_u64: v little-endian at p; returns p + 8. */
-static unsigned char *
-put_u64(unsigned char *p, uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(p, &v, 8);
-#else
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-#endif
-	return p + 8;
-}
-
 static void format_float(double f, struct buf *out);
 
 /* node_digest: v's digest from its content and its children's digests,
@@ -1002,35 +987,35 @@ node_digest(struct buf *b, const struct val *v)
 		*p++ = v->b ? '1' : '0';
 		break;
 	case VAL_INT:
-		p = put_u64(p, tlen);
+		p = le64_put(p, tlen);
 		memcpy(p, text, tlen);
 		p += tlen;
 		break;
 	case VAL_FLOAT:
-		p = put_u64(p, tlen) + tlen;
+		p = le64_put(p, tlen) + tlen;
 		break;
 	case VAL_STR:
-		p = put_u64(p, v->slen);
+		p = le64_put(p, v->slen);
 		if (v->slen)
 			memcpy(p, v->s, v->slen);
 		p += v->slen;
 		break;
 	case VAL_LIST:
-		p = put_u64(p, v->n);
+		p = le64_put(p, v->n);
 		for (i = 0; i < v->n; i++) {
-			p = put_u64(p, v->items[i]->digest.hi);
-			p = put_u64(p, v->items[i]->digest.lo);
+			p = le64_put(p, v->items[i]->digest.hi);
+			p = le64_put(p, v->items[i]->digest.lo);
 		}
 		break;
 	case VAL_MAP:
-		p = put_u64(p, v->n);
+		p = le64_put(p, v->n);
 		for (i = 0; i < v->n; i++) {
-			p = put_u64(p, v->keylens[i]);
+			p = le64_put(p, v->keylens[i]);
 			if (v->keylens[i])
 				memcpy(p, v->keys[i], v->keylens[i]);
 			p += v->keylens[i];
-			p = put_u64(p, v->items[i]->digest.hi);
-			p = put_u64(p, v->items[i]->digest.lo);
+			p = le64_put(p, v->items[i]->digest.hi);
+			p = le64_put(p, v->items[i]->digest.lo);
 		}
 		break;
 	}
@@ -1146,10 +1131,8 @@ parse_quoted(const char *p, struct buf *b)
 	return p + 2;
 }
 
-/* resolve_step: one step of a path from v at *pp (not at its end); the
- * node reached, or NULL.  *pp moves past the step. */
-static const struct val *
-resolve_step(const struct val *v, const char **pp, int first, struct buf *key)
+const struct val *
+val_step(const struct val *v, const char **pp, int first, struct buf *key)
 {
 	const char *p = *pp, *k;
 	size_t i = 0;
@@ -1199,7 +1182,7 @@ val_resolve(const struct val *root, const char *path)
 	if (!v || !p)
 		return NULL;
 	while (v && *p) {
-		v = resolve_step(v, &p, first, &key);
+		v = val_step(v, &p, first, &key);
 		first = 0;
 	}
 	if (key.data)

@@ -135,6 +135,14 @@ void val_freeze(struct val *root, const char *root_path);
 struct digest val_digest(const struct val *v, struct buf *scratch);
 /* val_resolve: the node at path (syntax above) under root, or NULL. */
 const struct val *val_resolve(const struct val *root, const char *path);
+/* val_step: one step of a path, as val_resolve reads them, from v at *pp
+ * (not at the path's end); first: the step begins the path (a bare key has
+ * no '.' before it).  The node reached, or NULL when there is none or the
+ * step is not well formed; then *pp is not to be used.  *pp moves past the
+ * step.  key is scratch (a quoted key is decoded into it).  For callers
+ * that keep the nodes of earlier steps (key.c). */
+const struct val *val_step(const struct val *v, const char **pp, int first, struct buf *key);
+
 /* val_child_path: the path of KEY under a node whose path is parent
  * (malloc'd). */
 char *val_child_path(const char *parent, const char *key, size_t klen);
