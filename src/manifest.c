@@ -140,6 +140,7 @@ struct manifest {
 	struct buf body;
 	struct gap *gaps;
 	size_t ngaps;
+	char **declared, **checks; /* per declaration, as JSON */
 	pthread_t th;
 	int threaded;
 };
@@ -167,17 +168,8 @@ put_entries(void *arg)
 {
 	struct manifest *m = arg;
 	const struct project *p = m->p;
-	size_t nd = p->df->ndecls ? p->df->ndecls : 1, i;
-	char **declared = xcalloc(nd, sizeof(*declared)), **checks = xcalloc(nd, sizeof(*checks));
+	size_t i;
 
-	for (i = 0; i < p->df->ndecls; i++) {
-		struct buf x = {0};
-
-		put_declared(&x, &p->df->decls[i]);
-		declared[i] = buf_release(&x);
-		put_checks(&x, &p->df->decls[i]);
-		checks[i] = buf_release(&x);
-	}
 	for (i = 0; i < m->n; i++) {
 		size_t ai = m->order[i].atom;
 		const struct atom *a = &p->atoms[ai];
@@ -188,15 +180,9 @@ put_entries(void *arg)
 			continue;
 		}
 		/* Atoms come from the top-level declarations (project.c). */
-		put_entry(&m->body, a, m->recs[ai], declared[a->decl - p->df->decls],
-			checks[a->decl - p->df->decls]);
+		put_entry(&m->body, a, m->recs[ai], m->declared[a->decl - p->df->decls],
+			m->checks[a->decl - p->df->decls]);
 	}
-	for (i = 0; i < p->df->ndecls; i++) {
-		free(declared[i]);
-		free(checks[i]);
-	}
-	free(declared);
-	free(checks);
 	return NULL;
 }
 
@@ -218,9 +204,34 @@ manifest_begin(const struct project *p, struct record *const *recs, const unsign
 			m->order[m->n++].atom = i;
 		}
 	m->gaps = xmalloc((m->n ? m->n : 1) * sizeof(*m->gaps));
+	m->declared = xcalloc(p->df->ndecls ? p->df->ndecls : 1, sizeof(*m->declared));
+	m->checks = xcalloc(p->df->ndecls ? p->df->ndecls : 1, sizeof(*m->checks));
+	for (i = 0; i < p->df->ndecls; i++) {
+		struct buf x = {0};
+
+		put_declared(&x, &p->df->decls[i]);
+		m->declared[i] = buf_release(&x);
+		put_checks(&x, &p->df->decls[i]);
+		m->checks[i] = buf_release(&x);
+	}
 	qsort(m->order, m->n, sizeof(*m->order), by_out);
 	m->threaded = thread && pthread_create(&m->th, NULL, put_entries, m) == 0;
 	return m;
+}
+
+/* add_piece: n bytes at p after the pieces so far; joined to the last one
+ * when they follow it in memory. */
+static void
+add_piece(struct fs_piece *pc, size_t *npc, const char *p, size_t n)
+{
+	if (!n)
+		return;
+	if (*npc && (const char *)pc[*npc - 1].p + pc[*npc - 1].n == p) {
+		pc[*npc - 1].n += n;
+		return;
+	}
+	pc[*npc].p = p;
+	pc[(*npc)++].n = n;
 }
 
 int
@@ -228,55 +239,57 @@ manifest_finish(struct manifest *m, struct record *const *recs)
 {
 	const struct project *p = m->p;
 	struct fs_piece *pc;
-	struct buf head = {0}, *late;
-	size_t k, npc = 0, from = 0;
+	struct buf head = {0}, late = {0};
+	size_t k, npc = 0, from = 0, *lo;
 	int r = 0, first = 1;
 
 	if (m->threaded)
 		pthread_join(m->th, NULL);
 	else
 		put_entries(m);
-	/* head, then body pieces and later entries taking turns, then the end */
+	/* the later atoms' entries, one after another in late */
+	lo = xmalloc((m->ngaps + 1) * sizeof(*lo));
+	for (k = 0; k < m->ngaps; k++) {
+		const struct atom *a = &p->atoms[m->gaps[k].atom];
+		size_t di = (size_t)(a->decl - p->df->decls);
+
+		lo[k] = late.len;
+		if (recs[m->gaps[k].atom])
+			put_entry(&late, a, recs[m->gaps[k].atom], m->declared[di], m->checks[di]);
+	}
+	lo[m->ngaps] = late.len;
+	/* head, then body pieces and later entries taking turns, then the end;
+	 * the first entry starts with "\n", not ",\n" */
 	pc = xmalloc((2 * m->ngaps + 3) * sizeof(*pc));
-	late = xcalloc(m->ngaps ? m->ngaps : 1, sizeof(*late));
 	buf_printf(&head, "{\"version\":1,\"generator\":\"dmbuild %s\",\"files\":{", DM_VERSION);
-	pc[npc].p = head.data;
-	pc[npc++].n = head.len;
+	add_piece(pc, &npc, head.data, head.len);
 	for (k = 0; k <= m->ngaps; k++) {
 		size_t to = k < m->ngaps ? m->gaps[k].at : m->body.len;
-		struct fs_piece piece = {m->body.data + from, to - from};
 
-		if (piece.n) {
-			if (first) /* the first entry starts with "\n", not ",\n" */
-				piece.p = (const char *)piece.p + 1, piece.n--;
+		if (to > from) {
+			add_piece(pc, &npc, m->body.data + from + first, to - from - (size_t)first);
 			first = 0;
-			pc[npc++] = piece;
 		}
 		from = to;
-		if (k < m->ngaps && recs[m->gaps[k].atom]) {
-			const struct atom *a = &p->atoms[m->gaps[k].atom];
-			struct buf dc = {0}, ck = {0};
-
-			put_declared(&dc, a->decl);
-			put_checks(&ck, a->decl);
-			put_entry(&late[k], a, recs[m->gaps[k].atom], dc.data, ck.data);
-			buf_free(&dc);
-			buf_free(&ck);
-			pc[npc].p = late[k].data + first;
-			pc[npc++].n = late[k].len - (size_t)first;
+		if (k < m->ngaps && lo[k + 1] > lo[k]) {
+			add_piece(pc, &npc, late.data + lo[k] + first, lo[k + 1] - lo[k] - (size_t)first);
 			first = 0;
 		}
 	}
-	pc[npc].p = "\n}}\n";
-	pc[npc++].n = 4;
+	add_piece(pc, &npc, "\n}}\n", 4);
 	if (!fs_same_pieces(m->path, pc, npc))
 		r = fs_write_pieces(m->path, pc, npc);
-	for (k = 0; k < m->ngaps; k++)
-		buf_free(&late[k]);
-	free(late);
+	buf_free(&late);
+	free(lo);
 	free(pc);
 	buf_free(&head);
 	buf_free(&m->body);
+	for (k = 0; k < p->df->ndecls; k++) {
+		free(m->declared[k]);
+		free(m->checks[k]);
+	}
+	free(m->declared);
+	free(m->checks);
 	free(m->gaps);
 	free(m->order);
 	free(m->path);
