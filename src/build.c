@@ -323,9 +323,11 @@ assess(struct bctx *b, size_t i, int upstream)
 		return ST_STALE;
 	}
 	buf_free(&why);
-	if (!s->have_cur)
+	/* The stat read ahead holds for the plan; a worker assessing the atom
+	 * later (upstream done: its checks may have touched files) looks anew. */
+	if (!upstream || !s->have_cur)
 		fs_stamp(a->out, &s->cur);
-	s->have_cur = 0; /* a worker assessing it again looks anew */
+	s->have_cur = 0;
 	if (!s->cur.exists) {
 		set_why(s, "output missing");
 		return ST_STALE;
@@ -1583,8 +1585,8 @@ precheck(struct bctx *b, size_t i, const struct record *r)
 #define LOAD_CHUNKS 16
 
 /* Early results wait in memory until the build commits them; beyond about
- * this many bytes (outputs and reads, roughly counted) the rest are produced in the build, under
- * its back-pressure, as usual. */
+ * this many bytes (outputs and reads, roughly counted) the rest are
+ * produced in the build, under its back-pressure, as usual. */
 #define EARLY_BUDGET (16u << 20)
 
 struct loader {

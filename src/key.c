@@ -652,24 +652,6 @@ key_candidate(const struct record *r, const struct key_env *e)
  * they inline (cur_take is inline in util.h): a record of 76,000 reads
  * takes a million of them.
  */
-static uint32_t
-get_u32(struct cursor *c)
-{
-	const unsigned char *p = cur_take(c, 4);
-
-	return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-			(uint32_t)p[3] << 24
-		 : 0;
-}
-
-static uint64_t
-get_u64(struct cursor *c)
-{
-	const unsigned char *p = cur_take(c, 8);
-
-	return p ? le64_get(p) : 0;
-}
-
 static struct digest
 get_digest(struct cursor *c)
 {
@@ -681,23 +663,6 @@ get_digest(struct cursor *c)
 		d.lo = le64_get(p + 8);
 	}
 	return d;
-}
-
-/* get_str: u32 length + bytes, malloc'd and NUL-terminated; NULL when
- * bad. */
-static char *
-get_str(struct cursor *c)
-{
-	uint32_t n = get_u32(c);
-	const unsigned char *p = cur_take(c, n);
-	char *s;
-
-	if (!p)
-		return NULL;
-	s = xmalloc((size_t)n + 1);
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
 }
 
 void
@@ -726,15 +691,25 @@ stamp_apply(const void *p, size_t n, struct record *r)
 	return 1;
 }
 
-/* LEB128: 7 bits a byte, low first, the high bit set on all but the last. */
+/* varint_put: v as LEB128 (7 bits a byte, low first, the high bit set on
+ * all but the last) at p; returns the end. */
+static unsigned char *
+varint_put(unsigned char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)((v & 0x7f) | 0x80);
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return p;
+}
+
 static void
 put_varint(struct buf *b, uint64_t v)
 {
-	while (v >= 0x80) {
-		buf_addc(b, (int)(v & 0x7f) | 0x80);
-		v >>= 7;
-	}
-	buf_addc(b, (int)v);
+	unsigned char t[10];
+
+	buf_add(b, t, (size_t)(varint_put(t, v) - t));
 }
 
 /* varint_in: the LEB128 number at *q (before end) into *v, moving *q
@@ -796,18 +771,6 @@ varint_at(const unsigned char **q)
 	}
 	*q = p + 1;
 	return v | (uint64_t)*p << shift;
-}
-
-/* varint_put: v as LEB128 at p; returns the end. */
-static unsigned char *
-varint_put(unsigned char *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (unsigned char)((v & 0x7f) | 0x80);
-		v >>= 7;
-	}
-	*p++ = (unsigned char)v;
-	return p;
 }
 
 /* common_prefix: how many leading bytes a[0..an) and b[0..bn) share,
@@ -961,7 +924,7 @@ decode_reads_v4(struct cursor *c, struct record *r)
 static int
 decode_reads_v1(struct cursor *c, size_t n, struct record *r)
 {
-	uint32_t i, nreads = get_u32(c);
+	uint32_t i, nreads = cur_u32(c);
 	size_t pl = 0;
 
 	if (c->bad || nreads > (c->n - c->off) / 21)
@@ -975,7 +938,7 @@ decode_reads_v1(struct cursor *c, size_t n, struct record *r)
 		unsigned long len;
 
 		rd->kind = v ? (char)*v : 0;
-		len = get_u32(c);
+		len = cur_u32(c);
 		bytes = cur_take(c, len);
 		if (!bytes)
 			break;
@@ -1009,14 +972,14 @@ record_decode(const void *p, size_t n, struct record *r)
 	if (ver >= 3)
 		r->elem = get_digest(&c);
 	fstamp_get(&c, &r->st);
-	r->built_ns = (int64_t)get_u64(&c);
-	r->stratum = get_u32(&c);
-	r->flags = get_u32(&c);
-	r->version = get_str(&c);
-	r->tmpl = get_str(&c);
-	r->reason = get_str(&c);
-	r->origin = get_str(&c);
-	r->checks = ver >= 2 ? get_str(&c) : xstrdup("");
+	r->built_ns = (int64_t)cur_u64(&c);
+	r->stratum = cur_u32(&c);
+	r->flags = cur_u32(&c);
+	r->version = cur_str(&c);
+	r->tmpl = cur_str(&c);
+	r->reason = cur_str(&c);
+	r->origin = cur_str(&c);
+	r->checks = ver >= 2 ? cur_str(&c) : xstrdup("");
 	if (c.bad || (ver >= 4 ? decode_reads_v4(&c, r) : decode_reads_v1(&c, n, r)) != 0 ||
 		c.off != c.n) {
 		record_free(r);

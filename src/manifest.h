@@ -16,12 +16,13 @@ int manifest_write(const struct project *p, struct record *const *recs, const ch
  * build.  manifest_begin: recs[i] is atom i's record now; later[i]
  * (later may be NULL) marks an atom whose final record is known only
  * after the build: its entry is left for manifest_finish.  With thread
- * set, the other entries are written (and the old file read) on a thread
- * of their own, which reads p and those records only: they must not
- * change until manifest_finish.  manifest_finish: recs[i] is now the final
- * record of every later atom i (NULL: none, no entry); joins the thread,
- * writes the file when its content changes, frees m.  0 or DM_EIO.  The
- * text is byte for byte manifest_write's. */
+ * set, the other entries are written on a thread of their own, which
+ * reads p and those records only: they must not change until
+ * manifest_finish.  manifest_finish: recs[i] is now the final record of
+ * every later atom i (NULL: none, no entry); joins the thread, compares
+ * the text with the file block by block and writes it when it differs,
+ * frees m.  0 or DM_EIO.  The text is byte for byte manifest_write's
+ * (the one-step form, which t-manifest holds the two steps to). */
 struct manifest;
 struct manifest *manifest_begin(const struct project *p, struct record *const *recs,
 	const unsigned char *later, const char *path, int thread);

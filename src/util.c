@@ -474,7 +474,9 @@ file_read(const char *path, char **data, size_t *len)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? DM_ENOTFOUND : DM_EIO;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	if (fstat(fd, &st) != 0)
+		memset(&st, 0, sizeof(st)); /* read it in chunks, as a pipe */
+	if (S_ISREG(st.st_mode) && st.st_size > 0 &&
 		(uintmax_t)st.st_size < SIZE_MAX / 2) {
 		/* One exact allocation; a file that grew meanwhile goes on
 		 * growing the buffer below. */
@@ -544,7 +546,10 @@ pool_take(struct pool *p, size_t n, size_t align)
 
 		if (!p->next)
 			p->next = POOL_MIN_CHUNK;
-		size = n > POOL_BIG ? n : p->next;
+		/* a big piece gets a chunk of exactly its size; a smaller one
+		 * that is still larger than the next chunk, a current chunk of
+		 * its size */
+		size = n > POOL_BIG || n > p->next ? n : p->next;
 		if (size > SIZE_MAX - sizeof(*c))
 			fatal("out of memory");
 		c = xmalloc(sizeof(*c) + size);
@@ -783,24 +788,6 @@ buf_put_str(struct buf *b, const char *s)
 
 	buf_put_u32(b, (unsigned long)n);
 	buf_add(b, s ? s : "", n);
-}
-
-unsigned long
-cur_u32(struct cursor *c)
-{
-	const unsigned char *p = cur_take(c, 4);
-
-	return p ? (unsigned long)p[0] | (unsigned long)p[1] << 8 | (unsigned long)p[2] << 16 |
-			(unsigned long)p[3] << 24
-		 : 0;
-}
-
-unsigned long long
-cur_u64(struct cursor *c)
-{
-	unsigned long long lo = cur_u32(c);
-
-	return lo | (unsigned long long)cur_u32(c) << 32;
 }
 
 char *

@@ -215,8 +215,26 @@ cur_take(struct cursor *c, size_t n)
 	c->off += n;
 	return p;
 }
-unsigned long cur_u32(struct cursor *c);
-unsigned long long cur_u64(struct cursor *c);
+
+/* cur_u32, cur_u64: little-endian numbers (0 when bad). */
+static inline unsigned long
+cur_u32(struct cursor *c)
+{
+	const unsigned char *p = cur_take(c, 4);
+
+	return p ? (unsigned long)p[0] | (unsigned long)p[1] << 8 | (unsigned long)p[2] << 16 |
+			(unsigned long)p[3] << 24
+		 : 0;
+}
+
+static inline unsigned long long
+cur_u64(struct cursor *c)
+{
+	const unsigned char *p = cur_take(c, 8);
+
+	return p ? le64_get(p) : 0;
+}
+
 char *cur_str(struct cursor *c); /* malloc'd, or NULL when bad */
 
 /* utf8_char_len: the length (1 to 4) of the well-formed UTF-8 character

@@ -941,7 +941,7 @@ static void format_float(double f, struct buf *out);
 /* node_digest: v's digest from its content and its children's digests,
  * its bytes laid out in b.  Inlined into freeze_node, which calls it for
  * every node of a spec (and into val_digest). */
-static inline __attribute__((always_inline)) struct digest
+static inline struct digest
 node_digest(struct buf *b, const struct val *v)
 {
 	unsigned char *p;

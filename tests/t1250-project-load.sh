@@ -126,4 +126,17 @@ test_expect_success 'static keys and spec digests are what they were' '
 	fi
 '
 
+# The project pool takes pieces of any size: a DMfile with many with=
+# bindings, and an output path far over the limit (copied, then refused).
+test_expect_success 'many with= bindings and a very long output path' '
+	mkdir pool && cd pool &&
+	echo "v: 1" >s.yaml && echo "{{n0}}{{n59}}" >t.mustache &&
+	w=$(i=0; while [ $i -lt 60 ]; do printf " n%d=v" $i; i=$((i + 1)); done) &&
+	printf "spec = s.yaml\natom out.txt\n    template = t.mustache\n    with =%s\n" "$w" >DMfile &&
+	dm && echo 11 >expect && test_cmp expect out.txt &&
+	long=$(printf "%010000d" 0 | tr 0 a) &&
+	printf "spec = s.yaml\natom %s\n    template = t.mustache\n" "$long" >DMfile &&
+	test_expect_code 2 dm && grep "output path is 10000 bytes long" build.log
+'
+
 test_done

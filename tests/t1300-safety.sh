@@ -136,4 +136,17 @@ test_expect_success 'an unchanged output is not read again: its stamp is in the 
 	grep "order.py" trace2 && ! grep "names.txt" trace2
 '
 
+# The outputs are stat'ed ahead while the project loads; an atom assessed
+# again by a worker, once what it comes after is done, must look anew: here
+# the upstream atom's cmd check edits the downstream output.
+test_expect_success 'an output edited during the build, before its atom runs, is kept' '
+	mkdir during && cd during &&
+	echo "v: 1" >s.yaml && echo "a{{v}}" >a.mustache && echo "b{{v}}" >b.mustache &&
+	printf "if [ -f flag ]; then echo sneaky >>b.txt; fi\n" >edit_b.sh &&
+	printf "spec = s.yaml\natom a.txt\n    template = a.mustache\n    check = cmd:sh edit_b.sh\natom b.txt\n    template = b.mustache\n    after = a.txt\n" >DMfile &&
+	dm && dm && echo "a{{v}}!" >a.mustache && touch flag &&
+	dm && grep "warning: b.txt was edited by hand; kept it" build.log &&
+	printf "b1\nsneaky\n" >expect && test_cmp expect b.txt
+'
+
 test_done

@@ -390,6 +390,25 @@ test_pool(void)
 	ok(p.chunks == NULL && p.left == 0, "pool_free empties it");
 	ok(strcmp(pool_strndup(&p, "again", 5), "again") == 0, "and it can be used again");
 	pool_free(&p);
+	/* Pieces between a small first chunk and the big-piece size, on a
+	 * fresh pool and after a chunk is in use: each must get room of its
+	 * own size (every byte written, then checked, under valgrind/ASan). */
+	{
+		static const size_t sizes[] = {5000, 4097, 9000, 16385, 20000, 32768, 3, 30000, 70000};
+		char *piece[sizeof(sizes) / sizeof(sizes[0])];
+		size_t k, j;
+
+		good = 1;
+		for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			piece[k] = pool_alloc(&p, sizes[k]);
+			memset(piece[k], (int)('A' + k), sizes[k]);
+		}
+		for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+			for (j = 0; j < sizes[k]; j++)
+				good &= piece[k][j] == (char)('A' + k);
+		ok(good, "pieces of 4 KB to 70 KB on a young pool do not overlap");
+		pool_free(&p);
+	}
 }
 
 static int
