@@ -31,7 +31,8 @@
  *    are libyaml's start marks: a block map's first key, a block list's
  *    first '-', a flow collection's bracket, a quoted scalar's quote.
  *    The fast reader also knows each collection's size, so those trees
- *    are built at their final size (nothing to trim).
+ *    are built at their final size (trimmed only when duplicate keys were
+ *    dropped, grown only by merge keys).
  *  - spec_parse_reader and spec_events choose a reader, for the tests and
  *    the differential fuzzer (fuzz/fuzz-spec-fast.c) that hold the two
  *    readers to the same events, trees and messages.
@@ -56,7 +57,8 @@
  *    frames of open collections are reused by depth, with their key buffer
  *    and key-position array, so keys cost no malloc once the frames are
  *    warm (libyaml still allocates each event's text; the fast reader's
- *    texts stay put until the tree is built, so a key is not copied).
+ *    texts stay put until the tree is built, so a key is not copied into
+ *    the frame's key buffer: val_map_set copies it into the arena).
  *  - Anchors are registered when their node is complete; an alias is
  *    expanded by deep copy (positions stay those of the anchored text).
  *    At most SPEC_ALIAS_BUDGET nodes may be created by copying (aliases and
@@ -883,6 +885,9 @@ struct fast {
 	int line;            /* of bol, 1-based */
 	int ind;             /* after fast_next_line: p - bol, or -1 at the end */
 	int ascii;           /* no byte >= 0x80: a column is an offset */
+	const char *cbol;    /* else: the last column counted, on line cbol: */
+	const char *cpos;    /* ... cpos is at column ccol (fast_col counts on */
+	int ccol;            /* from there, so a long line costs its length) */
 	int started;         /* past the place where "---" may be */
 	int depth;
 	struct fev *ev;
@@ -909,11 +914,15 @@ struct ftok {
 #define FAST_BLOCK 1
 #define FAST_FLOW 2
 #define FAST_NOSTART 4
+#define FAST_ALL (FAST_BLOCK | FAST_FLOW | FAST_NOSTART)
+#define FAST_FLOWS (FAST_FLOW | FAST_NOSTART)
 static const unsigned char fast_class[256] = {
-	[0] = 7, ['\n'] = 7, [' '] = 7, [':'] = 7,
-	[','] = 6, ['['] = 6, [']'] = 6, ['{'] = 6, ['}'] = 6, ['?'] = 6,
-	['#'] = 4, ['-'] = 4, ['&'] = 4, ['*'] = 4, ['!'] = 4, ['|'] = 4, ['>'] = 4, ['\''] = 4,
-	['"'] = 4, ['%'] = 4, ['@'] = 4, ['`'] = 4,
+	[0] = FAST_ALL, ['\n'] = FAST_ALL, [' '] = FAST_ALL, [':'] = FAST_ALL,
+	[','] = FAST_FLOWS, ['['] = FAST_FLOWS, [']'] = FAST_FLOWS, ['{'] = FAST_FLOWS,
+	['}'] = FAST_FLOWS, ['?'] = FAST_FLOWS,
+	['#'] = FAST_NOSTART, ['-'] = FAST_NOSTART, ['&'] = FAST_NOSTART, ['*'] = FAST_NOSTART,
+	['!'] = FAST_NOSTART, ['|'] = FAST_NOSTART, ['>'] = FAST_NOSTART, ['\''] = FAST_NOSTART,
+	['"'] = FAST_NOSTART, ['%'] = FAST_NOSTART, ['@'] = FAST_NOSTART, ['`'] = FAST_NOSTART,
 };
 
 static int
@@ -938,15 +947,23 @@ fast_dash(const char *q)
 
 /* fast_col: the 1-based column of q, on the current line. */
 static int
-fast_col(const struct fast *f, const char *q)
+fast_col(struct fast *f, const char *q)
 {
 	const char *s;
 	int c = 1;
 
 	if (f->ascii)
 		return (int)(q - f->bol) + 1;
-	for (s = f->bol; s < q; s++)
+	s = f->bol;
+	if (f->cbol == f->bol && f->cpos <= q) {
+		s = f->cpos;
+		c = f->ccol;
+	}
+	for (; s < q; s++)
 		c += ((unsigned char)*s & 0xc0) != 0x80;
+	f->cbol = f->bol;
+	f->cpos = q;
+	f->ccol = c;
 	return c;
 }
 
@@ -1564,9 +1581,10 @@ fast_read(struct fast *f, const char *text, size_t len)
 	return 0;
 }
 
-/* fast_feed: the events read by fast_read into the tree builder. */
+/* fast_feed: the events read by fast_read into the tree builder; a
+ * scalar's text in f's copy gets its NUL here. */
 static void
-fast_feed(struct parser *p, const struct fast *f)
+fast_feed(struct parser *p, struct fast *f)
 {
 	struct event ev = {0};
 	size_t i;

@@ -35,6 +35,8 @@ enum spec_reader {
 				fails with DM_EINPUT and the one diagnostic
 				"fast reader refuses: WHY" where it gave up */
 };
+/* spec_parse_reader: spec_parse with reader r (the result and its arena
+ * as spec_parse's). */
 int spec_parse_reader(const char *name, const char *text, size_t len, enum spec_reader r,
 	struct val **out, struct diag *d);
 /* spec_events: the events that reader r reads from the first document of

@@ -164,6 +164,19 @@ for _ in range((100 << 20) // len(chunk) + 1):
 	fails_cleanly "^dmbuild: s\.yaml(:[0-9]+:[0-9]+)?: .*(too large|at most)"
 '
 
+# Columns are counted in characters: on a line after a non-ASCII byte the
+# fast YAML reader counts them, and a long line must cost its length, not
+# its length times its tokens (a 1.2 MB flow list once took minutes).
+
+test_expect_success 'a 1.2 MB flow list after a non-ASCII character loads within the bounds' '
+	project &&
+	python3 -c "
+import sys
+sys.stdout.write(\"entities:\n  - name: \u00e9\n  - name: B\nitems: [\" + \", \".join([\"x\"] * 400000) + \"]\n\")
+" >s.yaml && test $(wc -c <s.yaml) -gt 1200000 &&
+	test_expect_code 0 bounded && test "$(cat out/B.txt)" = "x B" && small_rss
+'
+
 # Nesting 100,000 levels deep.
 
 test_expect_success 'YAML flow sequences nested 100,000 deep' '
