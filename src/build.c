@@ -13,12 +13,13 @@
  *    of their own while the project loads (build_prefetch);
  *  - records load on up to two threads, which take chunks of keys in turn;
  *    an atom with no dependencies and no output among its reads is checked
- *    and assessed there (prechecked), touching only its own astate, and if
- *    it is stale and has no slots it is produced (rendered, or found in the
- *    action cache) by that thread before the build starts: nothing the
- *    build writes can change what it reads.  Its result waits in its
- *    astate (up to EARLY_BUDGET bytes of such results in all); printing,
- *    checks, commit and write happen in the build as for any atom;
+ *    and assessed there (prechecked), touching only its own astate, and
+ *    (with two loading threads) if it is stale and has no slots it is
+ *    produced (rendered, or found in the action cache) by that thread
+ *    before the build starts: nothing the build writes can change what it
+ *    reads.  Its result waits in its astate (up to EARLY_BUDGET bytes of
+ *    such results in all); printing, checks, commit and write happen in
+ *    the build as for any atom;
  *  - a declared atom's record lives in its astate; records of outputs no
  *    longer declared are kept apart (b->records) for remove_gone;
  *  - the scheduler's shared state (queue, counters, states of atoms not
@@ -1746,10 +1747,13 @@ load_records(struct bctx *b, int jobs)
 	one.records = b->records;
 	one.stale = xmalloc((n ? n : 1) * sizeof(*one.stale));
 	if (jobs < 2 || n < 2000) {
+		/* One loader: producing early would only take the atoms from the
+		 * workers, which render them in parallel. */
 		const char *all[2] = {NULL, NULL};
 
 		ld.bounds = all;
 		ld.nchunks = 1;
+		ld.early = 0;
 		load_part(&one);
 		free(one.stale);
 		pthread_mutex_destroy(&ld.lock);
