@@ -534,7 +534,7 @@ struct pool_chunk {
 	max_align_t data[];
 };
 
-static void *
+void *
 pool_take(struct pool *p, size_t n, size_t align)
 {
 	size_t pad = (size_t)(-(uintptr_t)p->cur & (align - 1));
@@ -555,6 +555,7 @@ pool_take(struct pool *p, size_t n, size_t align)
 		c = xmalloc(sizeof(*c) + size);
 		c->next = p->chunks;
 		p->chunks = c;
+		p->held += size;
 		if (n > POOL_BIG)
 			return c->data; /* its own chunk; the current one stays */
 		p->cur = (char *)c->data;

@@ -151,8 +151,12 @@ struct pool {
 	char *cur;        /* free room of the current chunk */
 	size_t left;
 	size_t next;      /* size of the next chunk */
+	size_t held;      /* bytes malloc'd for chunks */
 };
 
+/* pool_take: n bytes aligned to align (a power of two no larger than
+ * max_align_t's alignment). */
+void *pool_take(struct pool *p, size_t n, size_t align);
 void *pool_alloc(struct pool *p, size_t n);
 char *pool_strndup(struct pool *p, const char *s, size_t n);
 void pool_free(struct pool *p);

@@ -59,18 +59,17 @@
  *  - val_merge brings src into dst's family first: an arena root is
  *    adopted; anything else from elsewhere is copied into dst's arena (or,
  *    for a heap dst, onto the heap) and the original freed.
- *  - Arena memory: chunks from malloc, growing from ARENA_MIN_CHUNK to
- *    ARENA_MAX_CHUNK bytes; a request over ARENA_BIG gets a chunk of its
- *    own.  The arrays of a growing list or map are blocks whose size is a
- *    power of two; when they grow or are trimmed, the old block goes to a
+ *  - Arena memory comes from a util.h pool (chunks from malloc, growing;
+ *    a big request gets a chunk of its own).  The arrays of a growing
+ *    list or map are blocks whose size is a power of two; when they grow or are trimmed, the old block goes to a
  *    free list per size (blocks are filed under the largest power of two
  *    that fits in them, so a block taken from a list is never too small)
  *    and the next array of that size reuses it.  The spec loader trims
  *    every collection when it ends, so a loaded tree has no spare room and
  *    almost nothing is left on the free lists.  On the 1 MB benchmark spec
- *    (78k nodes) the packed tree needs 13.7 MB, the arena hands out 14.0 MB
- *    (indexes, padding, free blocks) and holds 14.7 MB (the last chunk's
- *    tail): a compaction pass would win under 5%, so there is none.
+ *    (78k nodes) the arena hands out 13.1 MB (nodes, strings, indexes,
+ *    free blocks) and holds 13.5 MB (chunk tails): a compaction pass would
+ *    win under 5%, so there is none.
  *  - struct val is 120 bytes on LP64 (b, i and f share storage; cap is 32
  *    bits, filling the hole after kind).
  */
@@ -84,9 +83,6 @@
 #include "value.h"
 
 #define VAL_INDEX_MIN 8
-#define ARENA_MIN_CHUNK 4096
-#define ARENA_MAX_CHUNK (1024 * 1024)
-#define ARENA_BIG (ARENA_MAX_CHUNK / 8)
 #define ARENA_CLASSES (sizeof(size_t) * CHAR_BIT)
 
 struct val_index {
@@ -94,17 +90,9 @@ struct val_index {
 	uint32_t slots[]; /* position + 1, or 0 */
 };
 
-struct chunk {
-	struct chunk *next;
-	max_align_t data[];
-};
-
 struct val_arena {
-	struct chunk *chunks;
-	char *cur;                /* free space of the current chunk */
-	size_t left;
-	size_t next_size;         /* of the next current chunk */
-	size_t used, held;        /* bytes handed out; bytes malloc'd */
+	struct pool mem;          /* where nodes, strings and arrays come from */
+	size_t used;              /* bytes handed out */
 	struct val *root;         /* the node that owns the arena, or NULL */
 	struct val_arena *owner;  /* the arena that adopted this one */
 	struct val_arena *subs;   /* arenas adopted by this one ... */
@@ -137,24 +125,7 @@ static const unsigned char bare_char[256] = {
 struct val_arena *
 val_arena_new(void)
 {
-	struct val_arena *a = xcalloc(1, sizeof(*a));
-
-	a->next_size = ARENA_MIN_CHUNK;
-	return a;
-}
-
-static struct chunk *
-chunk_new(struct val_arena *a, size_t size)
-{
-	struct chunk *c;
-
-	if (size > SIZE_MAX - sizeof(*c))
-		fatal("out of memory");
-	c = xmalloc(sizeof(*c) + size);
-	c->next = a->chunks;
-	a->chunks = c;
-	a->held += size;
-	return c;
+	return xcalloc(1, sizeof(struct val_arena));
 }
 
 /* arena_alloc: n bytes aligned to align (a power of two <= the alignment
@@ -162,30 +133,8 @@ chunk_new(struct val_arena *a, size_t size)
 static void *
 arena_alloc(struct val_arena *a, size_t n, size_t align)
 {
-	size_t pad = (size_t)(-(uintptr_t)a->cur & (align - 1));
-	char *p;
-
-	if (n > a->left || pad > a->left - n) {
-		struct chunk *c;
-
-		if (n > ARENA_BIG) {
-			a->used += n;
-			return chunk_new(a, n)->data;
-		}
-		while (a->next_size < n)
-			a->next_size *= 2;
-		c = chunk_new(a, a->next_size);
-		a->cur = (char *)c->data;
-		a->left = a->next_size;
-		if (a->next_size < ARENA_MAX_CHUNK)
-			a->next_size *= 2;
-		pad = 0;
-	}
-	p = a->cur + pad;
-	a->cur = p + n;
-	a->left -= pad + n;
-	a->used += pad + n;
-	return p;
+	a->used += n;
+	return pool_take(&a->mem, n, align);
 }
 
 static char *
@@ -269,12 +218,7 @@ arena_adopt(struct val_arena *a, struct val_arena *b)
 static void
 arena_release(struct val_arena *a)
 {
-	while (a->chunks) {
-		struct chunk *c = a->chunks;
-
-		a->chunks = c->next;
-		free(c);
-	}
+	pool_free(&a->mem);
 	while (a->subs) {
 		struct val_arena *s = a->subs;
 
@@ -330,7 +274,7 @@ usage_of(const struct val_arena *a, size_t *used, size_t *held)
 	const struct val_arena *s;
 
 	*used += a->used;
-	*held += a->held;
+	*held += a->mem.held;
 	for (s = a->subs; s; s = s->sibling)
 		usage_of(s, used, held);
 }
