@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "spec.h"
+#include "../tests/unit/spec-diff.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,54 +36,6 @@ differ(const char *what, const char *path)
 {
 	fprintf(stderr, "fuzz-spec-fast: readers differ: %s at \"%s\"\n", what, path);
 	abort();
-}
-
-static int
-same_scalar(const struct val *a, const struct val *b)
-{
-	switch (a->kind) {
-	case VAL_BOOL:
-		return a->b == b->b;
-	case VAL_INT:
-		return a->i == b->i;
-	case VAL_FLOAT:
-		return (isnan(a->f) && isnan(b->f)) || !memcmp(&a->f, &b->f, sizeof(a->f));
-	case VAL_STR:
-		return a->slen == b->slen && !memcmp(a->s, b->s, a->slen);
-	default:
-		return 1;
-	}
-}
-
-/* same_tree: a and b alike in kind, value, position, keys and their
- * order, recursively; path names the node for the message. */
-static void
-same_tree(const struct val *a, const struct val *b, const char *path)
-{
-	size_t i;
-
-	if (a->kind != b->kind)
-		differ("kind", path);
-	if (a->pos.line != b->pos.line || a->pos.col != b->pos.col ||
-		strcmp(a->pos.file, b->pos.file))
-		differ("position", path);
-	if (!same_scalar(a, b))
-		differ("value", path);
-	if (a->n != b->n)
-		differ("size", path);
-	for (i = 0; i < a->n; i++) {
-		char *sub;
-
-		if (a->kind == VAL_MAP && (a->keylens[i] != b->keylens[i] ||
-						  memcmp(a->keys[i], b->keys[i], a->keylens[i])))
-			differ("key", path);
-		if (a->kind == VAL_MAP)
-			sub = xasprintf("%s.%s", path, a->keys[i]);
-		else
-			sub = xasprintf("%s[%zu]", path, i);
-		same_tree(a->items[i], b->items[i], sub);
-		free(sub);
-	}
 }
 
 static void
@@ -123,11 +76,13 @@ read_with(const uint8_t *data, size_t size, enum spec_reader r, struct result *r
 static void
 same_result(const struct result *a, const struct result *b)
 {
+	char *d;
+
 	if (a->rc != b->rc)
 		differ("return code", "");
 	same_diag(&a->d, &b->d);
-	if (!a->rc)
-		same_tree(a->v, b->v, "");
+	if (!a->rc && (d = tree_diff(a->v, b->v, "")) != NULL)
+		differ("the trees", d);
 }
 
 static void
