@@ -417,11 +417,11 @@ frame_node(long long index, const char *key, struct buf *scratch)
 	return v;
 }
 
-/* frame_check: key_check of r against element elem with the given @key and
- * @index nodes; the reason in why (cleared first). */
-static int
-frame_check(const struct record *r, const struct val *root, const struct val *elem,
-	const struct val *key, const struct val *index, struct buf *why)
+/* frame_env: what an atom of element elem with the given @key and @index
+ * nodes sees. */
+static struct key_env
+frame_env(const struct val *root, const struct val *elem, const struct val *key,
+	const struct val *index)
 {
 	struct key_env e = {0};
 
@@ -430,6 +430,17 @@ frame_check(const struct record *r, const struct val *root, const struct val *el
 	e.key_val = key;
 	e.index_val = index;
 	e.file = nofile;
+	return e;
+}
+
+/* frame_check: key_check of r in frame_env; the reason in why (cleared
+ * first). */
+static int
+frame_check(const struct record *r, const struct val *root, const struct val *elem,
+	const struct val *key, const struct val *index, struct buf *why)
+{
+	struct key_env e = frame_env(root, elem, key, index);
+
 	buf_clear(why);
 	return key_check(r, &e, why);
 }
@@ -482,16 +493,10 @@ test_frame_reads(void)
 	is_int(frame_check(&r, root, elem, NULL, i1, &why), 1, "no @key now (a list): stale");
 	is_str(why.data, "@key changed", "and says so");
 	{
-		struct key_env e = {0};
+		struct key_env e = frame_env(root, elem, kx, i2);
 
-		e.root = root;
-		e.elem = elem;
-		e.key_val = kx;
-		e.index_val = i2;
-		e.file = nofile;
 		ok(!digest_eq(key_candidate(&r, &e), r.key), "another @index: another action key");
-		e.key_val = kxb;
-		e.index_val = i1b;
+		e = frame_env(root, elem, kxb, i1b);
 		ok(digest_eq(key_candidate(&r, &e), r.key), "the same: the same action key");
 	}
 
