@@ -849,30 +849,30 @@ load_spec_files(struct project *p, struct diag *d)
 }
 
 static void
-add_input(struct project *p, const char *path)
+add_input(struct project *p, const char *path, struct digest dg)
 {
-	char *text;
-	size_t len;
-	struct digest dg = {0, 0};
-
-	if (file_read(path, &text, &len) == 0) {
-		dg = hash_bytes(text, len);
-		free(text);
-	}
 	p->inputs = xreallocarray(p->inputs, p->ninputs + 1, sizeof(*p->inputs));
 	p->inputs[p->ninputs].path = xstrdup(path);
 	p->inputs[p->ninputs++].digest = dg;
 }
 
+/* add_inputs: the DMfile's files and the spec files, with the digests of
+ * their bytes (the spec files' as spec_load parsed them; zero when
+ * unreadable), for the no-op stamp. */
 static void
-add_inputs(struct project *p)
+add_inputs(struct project *p, const struct digest *spec_digests)
 {
 	size_t i;
 
-	for (i = 0; i < p->df->nfiles; i++)
-		add_input(p, p->df->files[i]);
+	for (i = 0; i < p->df->nfiles; i++) {
+		struct digest dg = {0, 0};
+
+		if (hash_file(p->df->files[i], &dg) != 0)
+			dg.hi = dg.lo = 0;
+		add_input(p, p->df->files[i], dg);
+	}
 	for (i = 0; i < p->nspec_files; i++)
-		add_input(p, p->spec_files[i]);
+		add_input(p, p->spec_files[i], spec_digests[i]);
 }
 
 int
@@ -880,6 +880,7 @@ project_load(const char *dmfile, const char *stdlib, struct project **out, struc
 {
 	struct project *p = xcalloc(1, sizeof(*p));
 	struct loader L = {0};
+	struct digest *spec_digests;
 	char buf[PATH_MAX];
 	size_t i;
 
@@ -895,10 +896,15 @@ project_load(const char *dmfile, const char *stdlib, struct project **out, struc
 	if (d->nerrors)
 		goto fail;
 	stats_phase("DMfile read");
-	if (spec_load((const char *const *)p->spec_files, p->nspec_files, &p->spec, d))
+	spec_digests = xcalloc(p->nspec_files ? p->nspec_files : 1, sizeof(*spec_digests));
+	if (spec_load_digests((const char *const *)p->spec_files, p->nspec_files, spec_digests,
+		    &p->spec, d)) {
+		free(spec_digests);
 		goto fail;
+	}
 	stats_phase("spec loaded");
-	add_inputs(p);
+	add_inputs(p, spec_digests);
+	free(spec_digests);
 	L.p = p;
 	L.d = d;
 	L.dirs_ok = strmap_new();

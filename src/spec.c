@@ -92,6 +92,7 @@
 
 #include <yaml.h>
 
+#include "hash.h"
 #include "spec.h"
 
 #define SPEC_MAX_DEPTH 1000
@@ -1833,6 +1834,13 @@ spec_events(const char *text, size_t len, enum spec_reader r, struct buf *out)
 int
 spec_load(const char *const *paths, size_t n, struct val **out, struct diag *d)
 {
+	return spec_load_digests(paths, n, NULL, out, d);
+}
+
+int
+spec_load_digests(const char *const *paths, size_t n, struct digest *digests, struct val **out,
+	struct diag *d)
+{
 	struct val_arena *a = val_arena_new();
 	struct val *root = NULL;
 	int rc = 0;
@@ -1845,6 +1853,11 @@ spec_load(const char *const *paths, size_t n, struct val **out, struct diag *d)
 		size_t len;
 		int r = file_read(paths[i], &text, &len);
 
+		if (digests) {
+			struct digest zero = {0, 0};
+
+			digests[i] = r ? zero : hash_bytes(text, len);
+		}
 		if (r) {
 			diag_add(d, paths[i], 0, 0, "cannot read spec file: %s", strerror(errno));
 			if (!rc)

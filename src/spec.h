@@ -52,6 +52,11 @@ int spec_events(const char *text, size_t len, enum spec_reader r, struct buf *ou
  * and freeze the result under root path "".  An empty list gives an empty
  * map. */
 int spec_load(const char *const *paths, size_t n, struct val **out, struct diag *d);
+/* spec_load_digests: spec_load, and digests[i] (n of them) the digest of
+ * the bytes of paths[i] it parsed (zero when unreadable), so a caller
+ * records exactly what was read without reading it again. */
+int spec_load_digests(const char *const *paths, size_t n, struct digest *digests, struct val **out,
+	struct diag *d);
 /* spec_names_free: free the interned file names that the srcpos.file of
  * spec nodes point at.  Registered with atexit() by the first parse; call
  * it earlier only when no tree from spec_parse/spec_load is still in use. */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "spec.h"
 #include "spec-diff.h"
 #include "tap.h"
@@ -594,6 +595,19 @@ test_load(void)
 	ok(!rc && !strcmp(val_resolve(v, "entities.Order.table")->s, "orders"),
 		"order of files matters");
 	val_free(v);
+	{
+		struct digest dg[2], want;
+		char *text;
+		size_t len;
+
+		rc = spec_load_digests(paths, 2, dg, &v, &d);
+		ok(!rc && file_read(p2, &text, &len) == 0, "spec_load_digests loads");
+		want = hash_bytes(text, len);
+		free(text);
+		ok(digest_eq(dg[0], want), "and gives the digest of each file's bytes");
+		ok(hash_file(p1, &want) == 0 && digest_eq(dg[1], want), "in the order of the files");
+		val_free(v);
+	}
 
 	paths[0] = p1;
 	paths[1] = missing;
